@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make run` (install, start the app) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+TORCH_VERSION := 2.13.0
+LLAMA_VERSION := 0.3.36
+# This CPU advertises AMX, and llama.cpp's AMX kernels crash on it (SIGILL): build without.
+LLAMA_CFLAGS := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+# Built once per machine, keyed by version and flags, so a second `make test` never rebuilds.
+WHEEL_DIR ?= $(HOME)/.cache/quire/wheels/llama-cpp-python-$(LLAMA_VERSION)-noamx
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run test test-unit lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==$(TORCH_VERSION)
+	@if ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
+	  echo "llama-cpp-python: reusing the wheel in $(WHEEL_DIR)"; \
+	else \
+	  echo "llama-cpp-python: building $(LLAMA_VERSION) without AMX (about 5 minutes)"; \
+	  rm -rf $(WHEEL_DIR).tmp && mkdir -p $(WHEEL_DIR).tmp && \
+	  CMAKE_ARGS="-DCMAKE_C_FLAGS='$(LLAMA_CFLAGS)' -DCMAKE_CXX_FLAGS='$(LLAMA_CFLAGS)'" \
+	    $(PIP) wheel -q --no-deps --no-cache-dir -w $(WHEEL_DIR).tmp llama-cpp-python==$(LLAMA_VERSION) && \
+	  mkdir -p $(WHEEL_DIR) && mv $(WHEEL_DIR).tmp/*.whl $(WHEEL_DIR)/ && rm -rf $(WHEEL_DIR).tmp; \
+	fi
+	$(PIP) install -q --find-links $(WHEEL_DIR) --only-binary llama-cpp-python \
+	  -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+test: install
+	$(PY) -m pytest -q
+
+test-unit: install
+	$(PY) -m pytest -q tests/unit tests/contract
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Turning files into indexed chunks: load, chunk, manifest, pipeline."""

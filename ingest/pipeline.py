@@ -1,0 +1,333 @@
+"""Incremental ingest: load, chunk, embed in batches, write the store, record the manifest.
+
+A file is committed to the manifest only after its chunks are in the store, and its old
+chunks are deleted by source, so an interrupted run is repaired by running it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ingest.chunk import chunk_document
+from ingest.files import discover
+from ingest.load import kind_for, load
+from ingest.manifest import FAILED as M_FAILED
+from ingest.manifest import INDEXED, FileRecord, Manifest
+from rag.embed import Embedder
+from rag.errors import IndexMismatchError, LoadError, QuireError
+from rag.settings import Settings
+from rag.store import Store
+from rag.types import (
+    ADDED,
+    FAILED,
+    REMOVED,
+    UNCHANGED,
+    UPDATED,
+    Chunk,
+    FileResult,
+    IngestReport,
+)
+
+# Chunks gathered from several files before one embedding call: small notes batch well.
+_FLUSH_CHUNKS = 256
+_REINDEX_KEY = "reindex_started"
+
+
+class Progress(Protocol):
+    """Told how many files there are, then about each file as it finishes."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, result: FileResult) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int) -> None:
+        pass
+
+    def advance(self, result: FileResult) -> None:
+        pass
+
+
+@dataclass
+class _Prepared:
+    path: str
+    kind: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    pages: int
+    chunks: list[Chunk]
+    notes: tuple[str, ...]
+    existed: bool
+
+
+class Ingestor:
+    """Runs ingest, sync, remove and reindex against one embedder, store and manifest."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store, manifest: Manifest):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.manifest = manifest
+
+    # --- index metadata -----------------------------------------------------------------
+
+    def wanted_meta(self) -> dict[str, str]:
+        return {"embedding_model": self.embedder.name, "chunker": self.settings.chunker_version}
+
+    def check_index(self) -> None:
+        """Raise IndexMismatchError if the index was built with other settings."""
+        stored = self.manifest.get_meta()
+        if _REINDEX_KEY in stored:
+            raise IndexMismatchError(
+                "an earlier `quire reindex` did not finish; run `quire reindex` again"
+            )
+        for key, want in self.wanted_meta().items():
+            have = stored.get(key)
+            if have is not None and have != want:
+                raise IndexMismatchError(
+                    f"the index was built with {key} {have!r} but the settings now use {want!r}; "
+                    "run `quire reindex` to rebuild it (your files are not touched)"
+                )
+
+    def _check_dim(self, dim: int) -> None:
+        stored = self.manifest.get_meta()
+        if "embedding_dim" in stored and int(stored["embedding_dim"]) != dim:
+            raise IndexMismatchError(
+                f"the index holds {stored['embedding_dim']}-dimensional vectors but the "
+                f"embedder gives {dim}; run `quire reindex` to rebuild it"
+            )
+        if stored.get("embedding_dim") is None:
+            meta = {**stored, **self.wanted_meta(), "embedding_dim": str(dim)}
+            self.manifest.set_meta(meta)
+            self.store.set_meta(meta)
+
+    # --- commands -----------------------------------------------------------------------
+
+    def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
+        """Index files and folders; unchanged files are skipped, changed ones replaced."""
+        self.check_index()
+        began = time.perf_counter()
+        found = discover(list(paths))
+        report = IngestReport(files=list(found.results))
+        progress = progress or _Silent()
+        progress.start(len(found.files) + len(found.results))
+        for r in found.results:
+            progress.advance(r)
+        self._run(found.files, report, progress, force=False)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def sync(self, folder: str, progress: Progress | None = None) -> IngestReport:
+        """Ingest `folder`, then remove from the index every file under it that is gone."""
+        root = os.path.realpath(os.path.expanduser(folder))
+        if not os.path.isdir(root):
+            raise QuireError(
+                f"folder does not exist: {folder} (to drop its documents from the index, "
+                f"use `quire remove {folder}`)"
+            )
+        began = time.perf_counter()
+        report = self.ingest([root], progress)
+        present = {f.path for f in report.files}
+        for path in self.manifest.paths_under(root):
+            if path not in present and not os.path.isfile(path):
+                report.files.append(self._remove_one(path))
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def remove(self, path: str) -> IngestReport:
+        """Drop a file, or every file under a folder, from the index (not from disk)."""
+        began = time.perf_counter()
+        target = os.path.abspath(os.path.expanduser(path))
+        if os.path.exists(target):
+            target = os.path.realpath(target)
+        report = IngestReport(files=[self._remove_one(p) for p in self.manifest.paths_under(target)])
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def reindex(self, progress: Progress | None = None) -> IngestReport:
+        """Rebuild every chunk and vector with the current settings; resumable if killed."""
+        began = time.perf_counter()
+        stored = self.manifest.get_meta()
+        started = float(stored.get(_REINDEX_KEY, 0)) or time.time()
+        if _REINDEX_KEY not in stored:
+            meta = {**self.wanted_meta(), _REINDEX_KEY: repr(started)}
+            self.store.reset()
+            self.store.set_meta(meta)
+            self.manifest.set_meta(meta)
+        records = [r for r in self.manifest.records() if r.indexed_at < started]
+        report = IngestReport()
+        progress = progress or _Silent()
+        progress.start(len(records))
+        todo = []
+        for r in records:
+            if os.path.isfile(r.path):
+                todo.append(r.path)
+            else:
+                result = self._remove_one(r.path)
+                report.files.append(result)
+                progress.advance(result)
+        self._run(todo, report, progress, force=True)
+        meta = self.manifest.get_meta()
+        meta.pop(_REINDEX_KEY, None)
+        self.manifest.set_meta(meta)
+        self.store.set_meta(meta)
+        report.seconds = time.perf_counter() - began
+        return report
+
+    # --- the work -----------------------------------------------------------------------
+
+    def _run(self, files: list[str], report: IngestReport, progress: Progress, force: bool):
+        batch: list[_Prepared] = []
+        pending = 0
+        for path in files:
+            prepared = self._prepare(path, force)
+            if isinstance(prepared, FileResult):
+                report.files.append(prepared)
+                progress.advance(prepared)
+                continue
+            batch.append(prepared)
+            pending += len(prepared.chunks)
+            if pending >= _FLUSH_CHUNKS:
+                self._flush(batch, report, progress)
+                batch, pending = [], 0
+        self._flush(batch, report, progress)
+
+    def _prepare(self, path: str, force: bool) -> _Prepared | FileResult:
+        """Load and chunk one file, or say why not (unchanged, or failed with a reason)."""
+        kind = kind_for(path) or "unknown"
+        previous = self.manifest.get(path)
+        try:
+            st = os.stat(path)
+            if st.st_size > self.settings.max_file_bytes:
+                raise LoadError(
+                    f"file is {st.st_size / 2**20:.1f} MB, over the "
+                    f"{self.settings.max_file_mb:g} MB limit (QUIRE_MAX_FILE_MB)"
+                )
+            indexed = previous is not None and previous.status == INDEXED and not force
+            if indexed and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                return FileResult(path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages)
+            data = _read(path)
+            sha = hashlib.sha256(data).hexdigest()
+            if indexed and previous.sha256 == sha:
+                self.manifest.touch(path, st.st_size, st.st_mtime_ns)
+                return FileResult(path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages)
+            doc = load(path, data)
+            chunks = chunk_document(
+                doc,
+                path,
+                self.settings.chunk_tokens,
+                self.settings.chunk_overlap,
+                self.embedder.count_tokens,
+                self.embedder.max_tokens,
+            )
+            if not chunks:
+                raise LoadError("no text to index")
+        except LoadError as exc:
+            return self._fail(path, kind, str(exc), previous)
+        except OSError as exc:
+            return self._fail(path, kind, _os_reason(exc), previous)
+        except Exception as exc:  # a loader bug on a strange file must not stop the batch
+            return self._fail(path, kind, f"unexpected error: {type(exc).__name__}: {exc}", previous)
+        return _Prepared(
+            path=path,
+            kind=doc.kind,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            sha256=sha,
+            pages=len(doc.pages) if doc.kind == "pdf" else 0,
+            chunks=chunks,
+            notes=doc.notes,
+            existed=previous is not None and previous.status == INDEXED,
+        )
+
+    def _flush(self, batch: list[_Prepared], report: IngestReport, progress: Progress) -> None:
+        if not batch:
+            return
+        texts = [c.text for p in batch for c in p.chunks]
+        try:
+            vectors = self.embedder.embed(texts)
+        except QuireError:
+            raise
+        except Exception:
+            vectors = None  # find which file the embedder chokes on, one at a time
+        if vectors is not None:
+            self._check_dim(len(vectors[0]))
+        pos = 0
+        for p in batch:
+            n = len(p.chunks)
+            result = self._commit(p, vectors[pos : pos + n] if vectors is not None else None)
+            pos += n
+            report.files.append(result)
+            progress.advance(result)
+
+    def _commit(self, p: _Prepared, vectors) -> FileResult:
+        previous = self.manifest.get(p.path)
+        try:
+            if vectors is None:
+                vectors = self.embedder.embed([c.text for c in p.chunks])
+                self._check_dim(len(vectors[0]))
+            self.store.upsert(p.chunks, vectors)
+            ids = [c.id for c in p.chunks]
+            stale = self.store.ids_for_source(p.path) - set(ids)
+            self.store.delete(sorted(stale))
+        except QuireError:
+            raise
+        except Exception as exc:
+            return self._fail(p.path, p.kind, f"could not index: {type(exc).__name__}: {exc}", previous)
+        self.manifest.put(
+            FileRecord(
+                path=p.path,
+                kind=p.kind,
+                size=p.size,
+                mtime_ns=p.mtime_ns,
+                sha256=p.sha256,
+                status=INDEXED,
+                pages=p.pages,
+                chunk_ids=tuple(ids),
+                notes=p.notes,
+            )
+        )
+        status = UPDATED if p.existed else ADDED
+        return FileResult(p.path, status, chunks=len(ids), pages=p.pages, notes=p.notes)
+
+    def _fail(self, path: str, kind: str, reason: str, previous: FileRecord | None) -> FileResult:
+        """Record a failure; the file's old chunks go, since they no longer match the file."""
+        old = set(previous.chunk_ids) if previous else set()
+        try:
+            old |= self.store.ids_for_source(path)
+        except Exception:
+            pass
+        if old:
+            self.store.delete(sorted(old))
+        self.manifest.put(
+            FileRecord(path=path, kind=kind, size=0, mtime_ns=0, sha256="", status=M_FAILED, error=reason)
+        )
+        return FileResult(path, FAILED, reason)
+
+    def _remove_one(self, path: str) -> FileResult:
+        rec = self.manifest.get(path)
+        ids = set(rec.chunk_ids) if rec else set()
+        ids |= self.store.ids_for_source(path)
+        self.store.delete(sorted(ids))
+        self.manifest.delete(path)
+        return FileResult(path, REMOVED, chunks=len(ids))
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "file disappeared during ingest"
+    return f"cannot read: {exc.strerror or exc}"

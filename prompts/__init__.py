@@ -1,0 +1,1 @@
+"""Prompt templates (text files) used by the answer step."""

@@ -1,0 +1,97 @@
+"""One frozen settings object, read once from environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import SettingsError
+
+# Every variable Quire reads, with its default and meaning (README lists the same).
+ENV_DOC = {
+    "QUIRE_HOME": ("~/.local/share/quire", "where the index, manifest and uploads live"),
+    "QUIRE_EMBEDDER": ("local", "'local' (sentence-transformers) or 'fake' (hashing, for tests)"),
+    "QUIRE_EMBED_MODEL": ("bundled all-MiniLM-L6-v2", "path to a sentence-transformers folder"),
+    "QUIRE_MODEL": ("bundled SmolLM2-135M-Instruct", "path to a GGUF file for answers"),
+    "QUIRE_CHUNK_TOKENS": ("200", "chunk size in tiktoken cl100k tokens"),
+    "QUIRE_CHUNK_OVERLAP": ("32", "tokens shared by neighbouring chunks"),
+    "QUIRE_EMBED_BATCH": ("32", "texts per embedding batch"),
+    "QUIRE_MAX_FILE_MB": ("64", "files larger than this are refused"),
+    "QUIRE_THREADS": ("all cores", "CPU threads for the embedder"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob Quire has; build it with `Settings.from_env()`."""
+
+    home: Path
+    embedder: str = "local"
+    embed_model: Path | None = None  # None: the bundled all-MiniLM-L6-v2
+    llm_model: Path | None = None  # None: the bundled SmolLM2 GGUF
+    chunk_tokens: int = 200
+    chunk_overlap: int = 32
+    embed_batch: int = 32
+    max_file_mb: float = 64.0
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.embedder not in ("local", "fake"):
+            raise SettingsError(f"QUIRE_EMBEDDER must be 'local' or 'fake', not {self.embedder!r}")
+        if self.chunk_tokens < 16:
+            raise SettingsError("QUIRE_CHUNK_TOKENS must be at least 16")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
+            raise SettingsError("QUIRE_CHUNK_OVERLAP must be >= 0 and under half the chunk size")
+        if self.embed_batch < 1 or self.max_file_mb <= 0:
+            raise SettingsError("QUIRE_EMBED_BATCH and QUIRE_MAX_FILE_MB must be positive")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the QUIRE_* variables; unset ones take their documented default."""
+        env = os.environ if env is None else env
+        home = env.get("QUIRE_HOME") or "~/.local/share/quire"
+        return cls(
+            home=Path(home).expanduser().resolve(),
+            embedder=env.get("QUIRE_EMBEDDER", "local").strip().lower(),
+            embed_model=_path(env, "QUIRE_EMBED_MODEL"),
+            llm_model=_path(env, "QUIRE_MODEL"),
+            chunk_tokens=_number(env, "QUIRE_CHUNK_TOKENS", 200, int),
+            chunk_overlap=_number(env, "QUIRE_CHUNK_OVERLAP", 32, int),
+            embed_batch=_number(env, "QUIRE_EMBED_BATCH", 32, int),
+            max_file_mb=_number(env, "QUIRE_MAX_FILE_MB", 64.0, float),
+            threads=_number(env, "QUIRE_THREADS", None, int),
+        )
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.home / "manifest.sqlite3"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def chunker_version(self) -> str:
+        """Changes whenever chunk boundaries would change; stored with the index."""
+        return f"chunker-1:{self.chunk_tokens}:{self.chunk_overlap}"
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    value = env.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else None
+
+
+def _number(env: Mapping[str, str], name: str, default, kind):
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a {kind.__name__}, not {value!r}") from None

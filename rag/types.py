@@ -1,0 +1,126 @@
+"""Dataclasses that cross module boundaries."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+# Statuses a file can end an ingest with.
+ADDED, UPDATED, UNCHANGED, REMOVED, FAILED, SKIPPED = (
+    "added",
+    "updated",
+    "unchanged",
+    "removed",
+    "failed",
+    "skipped",
+)
+STATUSES = (ADDED, UPDATED, UNCHANGED, REMOVED, FAILED, SKIPPED)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A span of one page (or of the whole file) that shares a heading path."""
+
+    page: int | None  # 1-based PDF page, None for files without pages
+    start: int  # character offsets into the page text (or file text)
+    end: int
+    heading: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded file: the text of each page and the sections to chunk."""
+
+    kind: str  # "markdown", "text", "pdf", "python"
+    pages: tuple[str, ...]  # one entry per PDF page; a single entry for other files
+    sections: tuple[Section, ...]
+    notes: tuple[str, ...] = ()  # things the user should know, e.g. a fallback encoding
+
+    def page_text(self, page: int | None) -> str:
+        """The text the offsets of a section on `page` refer to."""
+        return self.pages[(page or 1) - 1]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed span: `text == page_text[start:end]` of its source."""
+
+    source: str
+    text: str
+    start: int
+    end: int
+    page: int | None = None
+    heading: tuple[str, ...] = ()
+    line_start: int | None = None  # 1-based, for files without pages
+    line_end: int | None = None
+    kind: str = "text"
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", chunk_id(self.source, self.page, self.start, self.text))
+
+
+def chunk_id(source: str, page: int | None, start: int, text: str) -> str:
+    """Content hash of a chunk: the same text at the same place always gets the same id."""
+    key = f"{source}\0{page or 0}\0{start}\0{text}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file in an ingest, sync or remove."""
+
+    path: str
+    status: str
+    reason: str = ""
+    chunks: int = 0
+    pages: int = 0
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class IngestReport:
+    """Summary of one ingest, sync, remove or reindex run."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: self.count(s) for s in STATUSES}
+
+    @property
+    def chunks(self) -> int:
+        """Chunks embedded and written in this run (added and updated files)."""
+        return sum(f.chunks for f in self.files if f.status in (ADDED, UPDATED))
+
+    @property
+    def chunks_per_second(self) -> float:
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            "counts": self.counts,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "chunks_per_second": round(self.chunks_per_second, 2),
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A row of the manifest, as `quire docs` shows it."""
+
+    path: str
+    status: str  # "indexed" or "failed"
+    kind: str
+    size: int
+    pages: int
+    chunks: int
+    error: str
+    indexed_at: float
