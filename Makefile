@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	touch $(STAMP)
 
 run: install
+	@test -f app.py || { echo "The app (app.py) is not built yet; use .venv/bin/quire meanwhile."; exit 1; }
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 test: install

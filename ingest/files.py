@@ -76,7 +76,9 @@ def _walk(folder: str, found: Discovery, ancestors: set, visited: set) -> None:
         if entry.is_dir():
             key = (st.st_dev, st.st_ino)
             if key in ancestors:
-                found.problem(entry.path, "symlink loop: this folder links back to a folder above it")
+                found.problem(
+                    entry.path, "symlink loop: this folder links back to a folder above it"
+                )
             elif key not in visited:
                 visited.add(key)
                 _walk(entry.path, found, ancestors | {key}, visited)

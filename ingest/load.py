@@ -184,16 +184,16 @@ def load_pdf(data: bytes) -> Document:
     except LoadError:
         raise
     except FileNotDecryptedError:
-        raise LoadError("encrypted PDF: it needs a password, which Quire does not ask for") from None
+        raise LoadError(
+            "encrypted PDF: it needs a password, which Quire does not ask for"
+        ) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise LoadError(f"corrupt PDF ({_short(exc)})") from None
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise LoadError(f"corrupt PDF ({type(exc).__name__}: {_short(exc)})") from None
     if not pages:
         raise LoadError("PDF has no pages")
-    sections = tuple(
-        Section(n, 0, len(t)) for n, t in enumerate(pages, start=1) if t.strip()
-    )
+    sections = tuple(Section(n, 0, len(t)) for n, t in enumerate(pages, start=1) if t.strip())
     if not sections:
         raise LoadError(f"PDF has no text layer on any of its {len(pages)} pages: it needs OCR")
     notes = []

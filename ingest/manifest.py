@@ -127,7 +127,9 @@ class Manifest:
     def set_meta(self, meta: dict[str, str]) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("DELETE FROM meta")
-        self._db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+        self._db.executemany(
+            "INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
+        )
         self._db.execute("COMMIT")
 
     def clear(self) -> None:

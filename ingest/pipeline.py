@@ -147,7 +147,9 @@ class Ingestor:
         target = os.path.abspath(os.path.expanduser(path))
         if os.path.exists(target):
             target = os.path.realpath(target)
-        report = IngestReport(files=[self._remove_one(p) for p in self.manifest.paths_under(target)])
+        report = IngestReport(
+            files=[self._remove_one(p) for p in self.manifest.paths_under(target)]
+        )
         report.seconds = time.perf_counter() - began
         return report
 
@@ -212,12 +214,16 @@ class Ingestor:
                 )
             indexed = previous is not None and previous.status == INDEXED and not force
             if indexed and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                return FileResult(path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages)
+                return FileResult(
+                    path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
+                )
             data = _read(path)
             sha = hashlib.sha256(data).hexdigest()
             if indexed and previous.sha256 == sha:
                 self.manifest.touch(path, st.st_size, st.st_mtime_ns)
-                return FileResult(path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages)
+                return FileResult(
+                    path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
+                )
             doc = load(path, data)
             chunks = chunk_document(
                 doc,
@@ -234,7 +240,9 @@ class Ingestor:
         except OSError as exc:
             return self._fail(path, kind, _os_reason(exc), previous)
         except Exception as exc:  # a loader bug on a strange file must not stop the batch
-            return self._fail(path, kind, f"unexpected error: {type(exc).__name__}: {exc}", previous)
+            return self._fail(
+                path, kind, f"unexpected error: {type(exc).__name__}: {exc}", previous
+            )
         return _Prepared(
             path=path,
             kind=doc.kind,
@@ -280,7 +288,9 @@ class Ingestor:
         except QuireError:
             raise
         except Exception as exc:
-            return self._fail(p.path, p.kind, f"could not index: {type(exc).__name__}: {exc}", previous)
+            return self._fail(
+                p.path, p.kind, f"could not index: {type(exc).__name__}: {exc}", previous
+            )
         self.manifest.put(
             FileRecord(
                 path=p.path,
@@ -307,7 +317,9 @@ class Ingestor:
         if old:
             self.store.delete(sorted(old))
         self.manifest.put(
-            FileRecord(path=path, kind=kind, size=0, mtime_ns=0, sha256="", status=M_FAILED, error=reason)
+            FileRecord(
+                path=path, kind=kind, size=0, mtime_ns=0, sha256="", status=M_FAILED, error=reason
+            )
         )
         return FileResult(path, FAILED, reason)
 

@@ -139,7 +139,10 @@ def summary(report: IngestReport, verb: str = "Ingested") -> str:
         lines += [f"  {_rel(f.path)}: {f.reason}" for f in failed]
     skipped = [f for f in report.files if f.status == SKIPPED]
     if skipped:
-        lines.append(f"Skipped (not a type Quire indexes): {len(skipped)} files, e.g. {_rel(skipped[0].path)}")
+        lines.append(
+            f"Skipped {len(skipped)} files of types Quire does not index, "
+            f"e.g. {_rel(skipped[0].path)}"
+        )
     noted = [f for f in report.files if f.notes]
     if noted:
         lines.append("Notes:")

@@ -84,7 +84,11 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import torch
+            import transformers
             from sentence_transformers import SentenceTransformer
+
+            transformers.logging.set_verbosity_error()  # no "sequence too long" noise:
+            transformers.logging.disable_progress_bar()  # we count tokens ourselves
 
             if self.threads:
                 torch.set_num_threads(self.threads)

@@ -1,0 +1,42 @@
+"""Shared fixtures: settings in a temporary home, fake engines, note folders made on disk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rag.embed import HashEmbedder
+from rag.engine import Engine
+from rag.settings import Settings
+from rag.store import MemoryStore
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home", embedder="fake", chunk_tokens=64, chunk_overlap=8)
+
+
+@pytest.fixture
+def make_engine(settings):
+    """Build engines over one home; each call may override settings, embedder or store."""
+    from ingest.manifest import Manifest
+
+    built = []
+
+    def make(embedder=None, store=None, **overrides) -> Engine:
+        s = Settings(**{**settings.__dict__, **overrides})
+        s.home.mkdir(parents=True, exist_ok=True)
+        engine = Engine(
+            s, embedder or HashEmbedder(), store or MemoryStore(), Manifest(s.manifest_path)
+        )
+        built.append(engine)
+        return engine
+
+    yield make
+    for e in built:
+        e.close()

@@ -1,0 +1,121 @@
+"""The `quire` command line, in process, with the fake embedder and Chroma on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from tests.helpers import bump_mtime, write
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("QUIRE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("QUIRE_EMBEDDER", "fake")
+    monkeypatch.delenv("QUIRE_CHUNK_TOKENS", raising=False)
+    folder = tmp_path / "notes"
+    write(folder / "a.md", "# A\n\nApples and pears.\n")
+    write(folder / "b.txt", "Bananas are yellow.\n")
+    write(folder / "code.py", "def grow(seed):\n    return seed * 2\n")
+    return folder
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ingest_json_report_then_unchanged(env, capsys):
+    code, out, _ = run(capsys, "ingest", str(env), "--json")
+    report = json.loads(out)
+    assert code == 0
+    assert report["counts"]["added"] == 3 and report["chunks"] >= 3
+    assert {"seconds", "chunks_per_second", "files"} <= set(report)
+    code, out, _ = run(capsys, "ingest", str(env), "--json")
+    assert json.loads(out)["counts"]["unchanged"] == 3
+
+
+def test_human_summary_names_failures(env, capsys):
+    write(env / "broken.pdf", b"%PDF-1.7 not really")
+    write(env / "pic.png", b"\x89PNG")
+    code, out, _ = run(capsys, "ingest", str(env))
+    assert code == 1  # finished, but a file failed
+    assert "3 added" in out and "1 failed" in out and "1 skipped" in out
+    assert "broken.pdf: corrupt PDF" in out
+    assert "chunks/s" in out
+
+
+def test_docs_sync_remove(env, capsys):
+    run(capsys, "ingest", str(env))
+    code, out, _ = run(capsys, "docs", "--json")
+    docs = json.loads(out)
+    assert code == 0 and {Path(d["path"]).name for d in docs} == {"a.md", "b.txt", "code.py"}
+    assert all(d["status"] == "indexed" and d["chunks"] >= 1 for d in docs)
+    (env / "b.txt").unlink()
+    write(env / "a.md", "# A\n\nApples only now.\n")
+    bump_mtime(env / "a.md")
+    code, out, _ = run(capsys, "sync", str(env), "--json")
+    counts = json.loads(out)["counts"]
+    assert (counts["updated"], counts["removed"], counts["unchanged"]) == (1, 1, 1)
+    code, out, _ = run(capsys, "remove", str(env / "code.py"))
+    assert code == 0 and "1 removed" in out
+    code, out, _ = run(capsys, "docs")
+    assert "a.md" in out and "code.py" not in out and "1 documents: 1 indexed" in out
+
+
+def test_remove_of_something_not_indexed(env, capsys):
+    code, out, _ = run(capsys, "remove", str(env / "nothing.md"))
+    assert code == 0 and "nothing in the index" in out
+
+
+def test_mismatch_exits_2_naming_reindex_and_reindex_fixes_it(env, capsys, monkeypatch):
+    run(capsys, "ingest", str(env))
+    monkeypatch.setenv("QUIRE_CHUNK_TOKENS", "100")
+    code, out, err = run(capsys, "ingest", str(env))
+    assert code == 2 and "quire reindex" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "reindex", "--json")
+    assert code == 0 and json.loads(out)["counts"]["updated"] == 3
+    code, out, _ = run(capsys, "ingest", str(env), "--json")
+    assert code == 0 and json.loads(out)["counts"]["unchanged"] == 3
+
+
+def test_bad_setting_is_a_message_not_a_traceback(env, capsys, monkeypatch):
+    monkeypatch.setenv("QUIRE_EMBED_BATCH", "many")
+    code, _, err = run(capsys, "docs")
+    assert code == 2 and "QUIRE_EMBED_BATCH" in err
+
+
+def test_sync_missing_folder(env, capsys):
+    code, _, err = run(capsys, "sync", str(env / "gone"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_help_is_fast_and_imports_no_heavy_library():
+    probe = (
+        "import sys, rag.cli; rag.cli._parser(); "
+        "heavy = [m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_cpp', "
+        "'streamlit') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_console_script_runs():
+    quire = Path(sys.executable).parent / "quire"
+    out = subprocess.run([str(quire), "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "ingest" in out.stdout and "reindex" in out.stdout
+
+
+def test_library_code_never_imports_streamlit():
+    for folder in ("rag", "ingest"):
+        for py in (ROOT / folder).rglob("*.py"):
+            text = py.read_text()
+            assert "import streamlit" not in text and "from streamlit" not in text, py
