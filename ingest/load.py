@@ -63,13 +63,15 @@ def decode_text(data: bytes) -> tuple[str, tuple[str, ...]]:
             raise LoadError("invalid UTF-16 text") from None
     if _looks_binary(data):
         raise LoadError("binary content, not text")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    body = data[bom:]
     try:
-        return _normalise(data.decode("utf-8-sig")), ()
+        return _normalise(body.decode("utf-8")), ()
     except UnicodeDecodeError as exc:
-        where = f"byte {exc.start}"
+        where = f"byte {exc.start + bom}"
     for encoding in ("cp1252", "latin-1"):
         try:
-            text = data.decode(encoding)
+            text = body.decode(encoding)
         except UnicodeDecodeError:
             continue
         return _normalise(text), (f"not valid UTF-8 (at {where}); decoded as {encoding}",)
@@ -142,6 +144,10 @@ def python_sections(text: str) -> tuple[tuple[Section, ...], tuple[str, ...]]:
         line = getattr(exc, "lineno", None)
         note = f"Python syntax error{f' at line {line}' if line else ''}; indexed as plain text"
         return (Section(None, 0, len(text)),), (note,)
+    except (RecursionError, MemoryError):  # e.g. generated code with huge expressions
+        return (Section(None, 0, len(text)),), (
+            "too deeply nested to parse; indexed as plain text",
+        )
     lines = line_offsets(text)
     sections: list[Section] = []
     pos = 0
