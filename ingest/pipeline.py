@@ -256,41 +256,41 @@ class Ingestor:
         )
 
     def _flush(self, batch: list[_Prepared], report: IngestReport, progress: Progress) -> None:
+        """Embed and write a batch of files together (one model call, one store write), then
+        commit each file; if the batch fails, retry file by file to find the bad one."""
         if not batch:
             return
-        texts = [c.text for p in batch for c in p.chunks]
+        chunks = [c for p in batch for c in p.chunks]
+        written = False
         try:
-            vectors = self.embedder.embed(texts)
+            vectors = self.embedder.embed([c.text for c in chunks])
+            self._check_dim(len(vectors[0]))
+            self.store.upsert(chunks, vectors)
+            written = True
         except QuireError:
             raise
         except Exception:
-            vectors = None  # find which file the embedder chokes on, one at a time
-        if vectors is not None:
-            self._check_dim(len(vectors[0]))
-        pos = 0
+            pass
         for p in batch:
-            n = len(p.chunks)
-            result = self._commit(p, vectors[pos : pos + n] if vectors is not None else None)
-            pos += n
+            result = self._commit(p, written)
             report.files.append(result)
             progress.advance(result)
 
-    def _commit(self, p: _Prepared, vectors) -> FileResult:
-        previous = self.manifest.get(p.path)
+    def _commit(self, p: _Prepared, written: bool) -> FileResult:
+        """Make the store hold exactly `p`'s new chunks for its source, then record it."""
+        ids = [c.id for c in p.chunks]
         try:
-            if vectors is None:
+            if not written:
                 vectors = self.embedder.embed([c.text for c in p.chunks])
                 self._check_dim(len(vectors[0]))
-            self.store.upsert(p.chunks, vectors)
-            ids = [c.id for c in p.chunks]
+                self.store.upsert(p.chunks, vectors)
             stale = self.store.ids_for_source(p.path) - set(ids)
             self.store.delete(sorted(stale))
         except QuireError:
             raise
         except Exception as exc:
-            return self._fail(
-                p.path, p.kind, f"could not index: {type(exc).__name__}: {exc}", previous
-            )
+            reason = f"could not index: {type(exc).__name__}: {exc}"
+            return self._fail(p.path, p.kind, reason, self.manifest.get(p.path))
         self.manifest.put(
             FileRecord(
                 path=p.path,

@@ -274,11 +274,11 @@ def test_reindex_rebuilds_with_new_settings_and_resumes_if_killed(tmp_path, make
     real_commit = engine.ingestor._commit
     calls = []
 
-    def dies_on_third(p, vectors):
+    def dies_on_third(p, written):
         calls.append(p.path)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_commit(p, vectors)
+        return real_commit(p, written)
 
     engine.ingestor._commit = dies_on_third
     with pytest.raises(KeyboardInterrupt):
