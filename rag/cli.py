@@ -140,7 +140,7 @@ def summary(report: IngestReport, verb: str = "Ingested") -> str:
     skipped = [f for f in report.files if f.status == SKIPPED]
     if skipped:
         lines.append(
-            f"Skipped {len(skipped)} files of types Quire does not index, "
+            f"Skipped {len(skipped)} file(s) of types Quire does not index, "
             f"e.g. {_rel(skipped[0].path)}"
         )
     noted = [f for f in report.files if f.notes]
