@@ -18,6 +18,8 @@ from rag.types import Chunk, Document
 # Break classes, best first: what the text just before a cut ends with.
 _SENTENCE_END = ".!?;:)]\"'"
 
+_MAX_CONTEXT = 200  # characters of heading path put before a chunk for the embedder
+
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 
@@ -59,6 +61,24 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the embedder sees: the chunk's heading path as context, then its text.
+
+    A chunk deep inside a section ("Kitchen > Coffee", `def parse`) keeps the meaning its
+    heading gives it. The path is left out when the chunk's first line already names it.
+    """
+    return _with_context(chunk.heading, chunk.text)
+
+
+def _with_context(heading: tuple[str, ...], text: str) -> str:
+    if not heading:
+        return text
+    first_line = text.split("\n", 1)[0]
+    if heading[-1] and heading[-1] in first_line and len(heading) == 1:
+        return text
+    return " > ".join(heading)[:_MAX_CONTEXT] + "\n\n" + text
 
 
 def split_span(text: str, start: int, end: int, size: int, overlap: int) -> list[tuple[int, int]]:
@@ -128,9 +148,9 @@ def _trim(piece: str, a: int, b: int) -> tuple[int, int] | None:
 
 
 def _fit_model(doc, spans, size, overlap, count, limit):
-    """Split again every span the embedding model would truncate."""
+    """Split again every span the embedding model would truncate (heading context included)."""
     for _ in range(12):  # each round at least halves the offending spans
-        texts = [doc.page_text(p)[a:b] for p, _, a, b in spans]
+        texts = [_with_context(h, doc.page_text(p)[a:b]) for p, h, a, b in spans]
         counts = count(texts)
         if all(c <= limit for c in counts):
             return spans

@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest.chunk import chunk_document
+from ingest.chunk import chunk_document, embedding_text
 from ingest.files import discover
 from ingest.load import kind_for, load
 from ingest.manifest import FAILED as M_FAILED
 from ingest.manifest import INDEXED, FileRecord, Manifest
 from rag.embed import Embedder
 from rag.errors import IndexMismatchError, LoadError, QuireError
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import Store
 from rag.types import (
@@ -68,13 +69,41 @@ class _Prepared:
 
 
 class Ingestor:
-    """Runs ingest, sync, remove and reindex against one embedder, store and manifest."""
+    """Runs ingest, sync, remove and reindex against one embedder, the two indexes (vectors
+    and keywords) and the manifest. Both indexes always change together."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: Store, manifest: Manifest):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: Store,
+        lexical: LexicalIndex,
+        manifest: Manifest,
+    ):
         self.settings = settings
         self.embedder = embedder
         self.store = store
+        self.lexical = lexical
         self.manifest = manifest
+
+    # --- both indexes -------------------------------------------------------------------
+
+    def _write(self, chunks: Sequence[Chunk], vectors) -> None:
+        self.store.upsert(chunks, vectors)
+        self.lexical.upsert(chunks)
+
+    def _delete(self, ids: set[str]) -> None:
+        if ids:
+            self.store.delete(sorted(ids))
+            self.lexical.delete(sorted(ids))
+
+    def _ids_for_source(self, path: str) -> set[str]:
+        return self.store.ids_for_source(path) | self.lexical.ids_for_source(path)
+
+    def _embed(self, chunks: Sequence[Chunk]) -> list:
+        vectors = self.embedder.embed([embedding_text(c) for c in chunks])
+        self._check_dim(len(vectors[0]))
+        return vectors
 
     # --- index metadata -----------------------------------------------------------------
 
@@ -161,6 +190,7 @@ class Ingestor:
         if _REINDEX_KEY not in stored:
             meta = {**self.wanted_meta(), _REINDEX_KEY: repr(started)}
             self.store.reset()
+            self.lexical.reset()
             self.store.set_meta(meta)
             self.manifest.set_meta(meta)
         records = [r for r in self.manifest.records() if r.indexed_at < started]
@@ -263,9 +293,7 @@ class Ingestor:
         chunks = [c for p in batch for c in p.chunks]
         written = False
         try:
-            vectors = self.embedder.embed([c.text for c in chunks])
-            self._check_dim(len(vectors[0]))
-            self.store.upsert(chunks, vectors)
+            self._write(chunks, self._embed(chunks))
             written = True
         except QuireError:
             raise
@@ -281,11 +309,8 @@ class Ingestor:
         ids = [c.id for c in p.chunks]
         try:
             if not written:
-                vectors = self.embedder.embed([c.text for c in p.chunks])
-                self._check_dim(len(vectors[0]))
-                self.store.upsert(p.chunks, vectors)
-            stale = self.store.ids_for_source(p.path) - set(ids)
-            self.store.delete(sorted(stale))
+                self._write(p.chunks, self._embed(p.chunks))
+            self._delete(self._ids_for_source(p.path) - set(ids))
         except QuireError:
             raise
         except Exception as exc:
@@ -311,11 +336,10 @@ class Ingestor:
         """Record a failure; the file's old chunks go, since they no longer match the file."""
         old = set(previous.chunk_ids) if previous else set()
         try:
-            old |= self.store.ids_for_source(path)
+            old |= self._ids_for_source(path)
         except Exception:
             pass
-        if old:
-            self.store.delete(sorted(old))
+        self._delete(old)
         self.manifest.put(
             FileRecord(
                 path=path, kind=kind, size=0, mtime_ns=0, sha256="", status=M_FAILED, error=reason
@@ -326,8 +350,8 @@ class Ingestor:
     def _remove_one(self, path: str) -> FileResult:
         rec = self.manifest.get(path)
         ids = set(rec.chunk_ids) if rec else set()
-        ids |= self.store.ids_for_source(path)
-        self.store.delete(sorted(ids))
+        ids |= self._ids_for_source(path)
+        self._delete(ids)
         self.manifest.delete(path)
         return FileResult(path, REMOVED, chunks=len(ids))
 

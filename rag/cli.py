@@ -58,6 +58,41 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("reindex", help="rebuild the whole index with the current settings")
     c.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     c.set_defaults(func=_reindex)
+
+    c = sub.add_parser("search", help="find the passages that match a query")
+    c.add_argument("query")
+    c.add_argument("-k", type=int, default=10, help="how many hits (default 10)")
+    c.add_argument("--path", help="only files under this folder or matching this glob")
+    c.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="only this file type (md, txt, pdf, py); may be repeated",
+    )
+    c.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
+    c.add_argument("--json", action="store_true", help="print the hits as JSON on stdout")
+    c.set_defaults(func=_search)
+
+    c = sub.add_parser("related", help="documents most similar to an indexed document")
+    c.add_argument("path", metavar="PATH")
+    c.add_argument("-k", type=int, default=10, help="how many documents (default 10)")
+    c.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
+    c.set_defaults(func=_related)
+
+    c = sub.add_parser("bench", help="measure Quire on evaluation data")
+    bench = c.add_subparsers(dest="bench", required=True, metavar="WHAT")
+    b = bench.add_parser("retrieval", help="nDCG, recall, MRR and latency on a BEIR folder")
+    b.add_argument("folder", metavar="DIR", help="corpus.jsonl, queries.jsonl, qrels/test.tsv")
+    b.add_argument(
+        "--queries",
+        type=int,
+        default=1000,
+        help="evaluate at most this many queries, drawn at random (default 1000; 0: all)",
+    )
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    b.set_defaults(func=_bench_retrieval)
     return p
 
 
@@ -94,6 +129,109 @@ def _reindex(args) -> int:
     with _Bar("reindex") as bar:
         report = engine.reindex(bar)
     return _finish(report, args.json, "Reindexed")
+
+
+def _search(args) -> int:
+    from rag.retrieve import Filters
+
+    filters = Filters(path=args.path, kinds=tuple(args.type))
+    hits = _engine().search(args.query, k=args.k, filters=filters, mode=args.mode)
+    if args.json:
+        print(json.dumps([_hit_dict(h) for h in hits], indent=2))
+        return 0
+    if not hits:
+        print("No matches.")
+        return 0
+    for i, h in enumerate(hits, start=1):
+        c = h.chunk
+        print(f"{i:2}. {_rel(c.source)}{_where(c)}   score {h.score:.4f}")
+        print(f"    {snippet(c.text, args.query)}")
+    return 0
+
+
+def _related(args) -> int:
+    found = _engine().related(args.path, k=args.k)
+    if args.json:
+        rows = [
+            {"source": r.source, "score": round(r.score, 4), "chunk": _chunk_dict(r.chunk)}
+            for r in found
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not found:
+        print("No other documents in the index.")
+    for i, r in enumerate(found, start=1):
+        print(f"{i:2}. {_rel(r.source)}   similarity {r.score:.3f}")
+        print(f"    {snippet(r.chunk.text, '')}")
+    return 0
+
+
+def _bench_retrieval(args) -> int:
+    from pathlib import Path
+
+    from rag.bench import format_report, run_retrieval
+    from rag.settings import Settings
+
+    result = run_retrieval(
+        Path(args.folder),
+        Settings.from_env(),
+        max_queries=args.queries or None,
+        seed=args.seed,
+        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+    )
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _chunk_dict(c) -> dict:
+    return {
+        "id": c.id,
+        "source": c.source,
+        "kind": c.kind,
+        "page": c.page,
+        "heading": list(c.heading),
+        "start": c.start,
+        "end": c.end,
+        "line_start": c.line_start,
+        "line_end": c.line_end,
+        "text": c.text,
+    }
+
+
+def _hit_dict(h) -> dict:
+    return {
+        "score": round(h.score, 6),
+        "dense": None if h.dense is None else round(h.dense, 4),
+        "keyword": None if h.keyword is None else round(h.keyword, 4),
+        **_chunk_dict(h.chunk),
+    }
+
+
+def _where(c) -> str:
+    parts = []
+    if c.page is not None:
+        parts.append(f"page {c.page}")
+    if c.heading:
+        parts.append(" > ".join(c.heading))
+    if c.line_start is not None:
+        parts.append(f"lines {c.line_start}-{c.line_end}")
+    return f"  ({'; '.join(parts)})" if parts else ""
+
+
+def snippet(text: str, query: str, width: int = 240) -> str:
+    """One line of the passage, centred on the first query word it contains."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    from rag.lexical import query_terms
+
+    lower = flat.lower()
+    positions = [lower.find(t) for t in query_terms(query)]
+    positions = [p for p in positions if p >= 0]
+    start = max(0, min(positions) - width // 3) if positions else 0
+    start = min(start, len(flat) - width)
+    piece = flat[start : start + width]
+    return ("..." if start else "") + piece + ("..." if start + width < len(flat) else "")
 
 
 def _docs(args) -> int:

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
-from ingest.manifest import Manifest
+from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
 from rag.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
+from rag.errors import QuireError
+from rag.lexical import LexicalIndex
+from rag.retrieve import Filters, Hit, Related, Retriever, related
 from rag.settings import Settings
 from rag.store import ChromaStore, Store
 from rag.types import DocumentInfo, IngestReport
 
 
 class Engine:
-    """Everything Quire does, over one embedder, store and manifest."""
+    """Everything Quire does, over one embedder, two indexes and a manifest."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: Store, manifest: Manifest):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: Store,
+        lexical: LexicalIndex,
+        manifest: Manifest,
+    ):
         self.settings = settings
         self.embedder = embedder
         self.store = store
+        self.lexical = lexical
         self.manifest = manifest
-        self.ingestor = Ingestor(settings, embedder, store, manifest)
+        self.ingestor = Ingestor(settings, embedder, store, lexical, manifest)
+        self.retriever = Retriever(
+            embedder, store, lexical, self.indexed_sources, fusion=settings.fusion
+        )
 
     def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
         return self.ingestor.ingest(paths, progress)
@@ -37,8 +52,28 @@ class Engine:
     def documents(self) -> list[DocumentInfo]:
         return self.manifest.documents()
 
+    def indexed_sources(self) -> list[str]:
+        return [r.path for r in self.manifest.records() if r.status == INDEXED]
+
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[Hit]:
+        """Ranked chunks for `query` (hybrid by default)."""
+        self.ingestor.check_index()
+        return self.retriever.search(query, k, filters, mode)
+
+    def related(self, path: str, k: int = 10) -> list[Related]:
+        """The indexed documents most similar to the indexed document `path`."""
+        self.ingestor.check_index()
+        source = os.path.realpath(os.path.expanduser(path))
+        rec = self.manifest.get(source)
+        if rec is None or rec.status != INDEXED:
+            raise QuireError(f"not in the index: {path} (add it with `quire ingest {path}`)")
+        return related(self.store, source, rec.chunk_ids, k)
+
     def close(self) -> None:
         self.manifest.close()
+        self.lexical.close()
 
 
 def build_engine(settings: Settings | None = None, store: Store | None = None) -> Engine:
@@ -52,4 +87,10 @@ def build_engine(settings: Settings | None = None, store: Store | None = None) -
             settings.embed_model, batch_size=settings.embed_batch, threads=settings.threads
         )
     store = store if store is not None else ChromaStore(settings.chroma_dir)
-    return Engine(settings, embedder, store, Manifest(settings.manifest_path))
+    return Engine(
+        settings,
+        embedder,
+        store,
+        LexicalIndex(settings.lexical_path),
+        Manifest(settings.manifest_path),
+    )

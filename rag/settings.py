@@ -20,6 +20,7 @@ ENV_DOC = {
     "QUIRE_EMBED_BATCH": ("32", "texts per embedding batch"),
     "QUIRE_MAX_FILE_MB": ("64", "files larger than this are refused"),
     "QUIRE_THREADS": ("all cores", "CPU threads for the embedder"),
+    "QUIRE_FUSION": ("rrf", "how dense and keyword results merge: 'rrf' or 'convex'"),
 }
 
 
@@ -36,6 +37,7 @@ class Settings:
     embed_batch: int = 32
     max_file_mb: float = 64.0
     threads: int | None = None
+    fusion: str = "rrf"
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -44,6 +46,8 @@ class Settings:
             raise SettingsError("QUIRE_CHUNK_TOKENS must be at least 16")
         if not 0 <= self.chunk_overlap < self.chunk_tokens // 2:
             raise SettingsError("QUIRE_CHUNK_OVERLAP must be >= 0 and under half the chunk size")
+        if self.fusion not in ("rrf", "convex"):
+            raise SettingsError(f"QUIRE_FUSION must be 'rrf' or 'convex', not {self.fusion!r}")
         if self.embed_batch < 1 or self.max_file_mb <= 0:
             raise SettingsError("QUIRE_EMBED_BATCH and QUIRE_MAX_FILE_MB must be positive")
 
@@ -62,6 +66,7 @@ class Settings:
             embed_batch=_number(env, "QUIRE_EMBED_BATCH", 32, int),
             max_file_mb=_number(env, "QUIRE_MAX_FILE_MB", 64.0, float),
             threads=_number(env, "QUIRE_THREADS", None, int),
+            fusion=env.get("QUIRE_FUSION", "rrf").strip().lower(),
         )
 
     @property
@@ -73,13 +78,17 @@ class Settings:
         return self.home / "manifest.sqlite3"
 
     @property
+    def lexical_path(self) -> Path:
+        return self.home / "lexical.sqlite3"
+
+    @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
 
     @property
     def chunker_version(self) -> str:
         """Changes whenever chunk boundaries would change; stored with the index."""
-        return f"chunker-1:{self.chunk_tokens}:{self.chunk_overlap}"
+        return f"chunker-2:{self.chunk_tokens}:{self.chunk_overlap}"
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -33,7 +33,19 @@ class Store(Protocol):
 
     def count(self) -> int: ...
 
-    def query(self, vector: Sequence[float], k: int) -> list[StoredHit]: ...
+    def query(
+        self,
+        vector: Sequence[float],
+        k: int,
+        sources: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[StoredHit]:
+        """Nearest `k` chunks by cosine, optionally only from `sources` / of `kinds`."""
+        ...
+
+    def vectors(self, ids: Sequence[str]) -> list[list[float]]:
+        """The stored vectors of `ids` (missing ids are left out)."""
+        ...
 
     def get_meta(self) -> dict[str, str]: ...
 
@@ -66,14 +78,22 @@ class MemoryStore:
     def count(self) -> int:
         return len(self._rows)
 
-    def query(self, vector, k: int) -> list[StoredHit]:
+    def query(self, vector, k: int, sources=None, kinds=None) -> list[StoredHit]:
         norm = math.sqrt(sum(x * x for x in vector)) or 1.0
         scored = []
+        allowed = set(sources) if sources is not None else None
         for c, v in self._rows.values():
+            if allowed is not None and c.source not in allowed:
+                continue
+            if kinds and c.kind not in kinds:
+                continue
             vn = math.sqrt(sum(x * x for x in v)) or 1.0
             scored.append(StoredHit(c, sum(a * b for a, b in zip(vector, v)) / (norm * vn)))
         scored.sort(key=lambda h: (-h.score, h.chunk.id))
         return scored[:k]
+
+    def vectors(self, ids) -> list[list[float]]:
+        return [list(self._rows[i][1]) for i in ids if i in self._rows]
 
     def get_meta(self) -> dict[str, str]:
         return dict(self._meta)
@@ -138,13 +158,20 @@ class ChromaStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def query(self, vector, k: int) -> list[StoredHit]:
+    def query(self, vector, k: int, sources=None, kinds=None) -> list[StoredHit]:
         n = min(k, self.count())
-        if n == 0:
+        if n == 0 or (sources is not None and not sources):
             return []
+        clauses = []
+        if sources is not None:
+            clauses.append({"source": {"$in": list(sources)}})
+        if kinds:
+            clauses.append({"kind": {"$in": list(kinds)}})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         res = self.collection.query(
             query_embeddings=[list(vector)],
             n_results=n,
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -153,6 +180,14 @@ class ChromaStore:
                 res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]
             )
         ]
+
+    def vectors(self, ids) -> list[list[float]]:
+        ids = list(ids)
+        if not ids:
+            return []
+        got = self.collection.get(ids=ids, include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"]))
+        return [[float(x) for x in by_id[i]] for i in ids if i in by_id]
 
     def get_meta(self) -> dict[str, str]:
         meta = self.collection.metadata or {}

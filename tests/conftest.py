@@ -9,6 +9,7 @@ import pytest
 
 from rag.embed import HashEmbedder
 from rag.engine import Engine
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import MemoryStore
 
@@ -32,7 +33,11 @@ def make_engine(settings):
         s = Settings(**{**settings.__dict__, **overrides})
         s.home.mkdir(parents=True, exist_ok=True)
         engine = Engine(
-            s, embedder or HashEmbedder(), store or MemoryStore(), Manifest(s.manifest_path)
+            s,
+            embedder or HashEmbedder(),
+            store or MemoryStore(),
+            LexicalIndex(s.lexical_path),
+            Manifest(s.manifest_path),
         )
         built.append(engine)
         return engine

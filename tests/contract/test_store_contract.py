@@ -94,3 +94,23 @@ def test_chroma_batches_large_writes(tmp_path):
     assert store.count() == 2500
     store.delete([c.id for c in chunks])
     assert store.count() == 0
+
+
+def test_query_filters_by_source_and_kind(store):
+    a = chunk("/a.md", "alpha", kind="markdown")
+    b = chunk("/b.pdf", "beta", page=1, kind="pdf")
+    c = chunk("/c.md", "gamma", kind="markdown")
+    store.upsert([a, b, c], [unit(0), unit(0), [0.9, 0.1, 0.0, 0.0]])
+    assert {h.chunk.id for h in store.query(unit(0), 5, sources=["/b.pdf"])} == {b.id}
+    assert {h.chunk.id for h in store.query(unit(0), 5, kinds=["markdown"])} == {a.id, c.id}
+    both = store.query(unit(0), 5, sources=["/a.md", "/b.pdf"], kinds=["pdf"])
+    assert [h.chunk.id for h in both] == [b.id]
+    assert store.query(unit(0), 5, sources=[]) == []
+
+
+def test_vectors_of_ids(store):
+    a = chunk("/a.md", "alpha")
+    b = chunk("/b.md", "beta")
+    store.upsert([a, b], [unit(0), unit(3)])
+    got = store.vectors([b.id, "missing", a.id])
+    assert [[round(x, 4) for x in v] for v in got] == [unit(3), unit(0)]

@@ -119,3 +119,24 @@ def test_library_code_never_imports_streamlit():
         for py in (ROOT / folder).rglob("*.py"):
             text = py.read_text()
             assert "import streamlit" not in text and "from streamlit" not in text, py
+
+
+def test_search_json_and_text(env, capsys):
+    run(capsys, "ingest", str(env))
+    code, out, _ = run(capsys, "search", "bananas yellow", "-k", "2", "--json")
+    hits = json.loads(out)
+    assert code == 0 and hits[0]["source"].endswith("b.txt")
+    assert {"score", "page", "heading", "start", "end", "text", "dense", "keyword"} <= set(hits[0])
+    code, out, _ = run(capsys, "search", "grow seed", "--type", "py")
+    assert code == 0 and "code.py" in out and "lines 1-2" in out and "b.txt" not in out
+    code, out, _ = run(capsys, "search", "zzzz-not-there", "--mode", "keyword")
+    assert "No matches." in out
+
+
+def test_related_cli(env, capsys):
+    run(capsys, "ingest", str(env))
+    code, out, _ = run(capsys, "related", str(env / "a.md"), "--json")
+    rows = json.loads(out)
+    assert code == 0 and len(rows) == 2 and all(not r["source"].endswith("a.md") for r in rows)
+    code, _, err = run(capsys, "related", str(env / "missing.md"))
+    assert code == 2 and "not in the index" in err

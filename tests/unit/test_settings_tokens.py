@@ -32,7 +32,7 @@ def test_values_from_env(tmp_path):
     )
     assert s.home == tmp_path / "h"
     assert (s.chunk_tokens, s.chunk_overlap, s.max_file_mb, s.embedder) == (120, 10, 2.5, "fake")
-    assert s.chunker_version == "chunker-1:120:10"
+    assert s.chunker_version == "chunker-2:120:10"
     with pytest.raises(AttributeError):
         s.chunk_tokens = 5  # frozen
 

@@ -1,0 +1,171 @@
+"""A persistent keyword index: SQLite FTS5 with BM25, updated chunk by chunk like the vectors."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from rag.types import Chunk
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rows (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    page INTEGER,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    line_start INTEGER,
+    line_end INTEGER
+);
+CREATE INDEX IF NOT EXISTS rows_source ON rows(source);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    heading, text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+# Column weights for bm25(): a word in a heading (title) counts double.
+_WEIGHTS = (2.0, 1.0)
+_SEP = "\x1f"
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words too common to help a keyword match; they only slow FTS5's OR queries.
+STOPWORDS = frozenset(
+    """a an and are as at be been but by can could did do does for from had has have how i if in
+    into is it its may might more most no not of on or our should so such than that the their them
+    then there these they this those to was we were what when where which who whom why will with
+    would you your""".split()
+)
+
+
+class LexicalIndex:
+    """BM25 over chunk headings and text, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._delete([c.id for c in chunks])
+            for c in chunks:
+                cur = db.execute(
+                    'INSERT INTO rows (id, source, kind, page, start, "end", line_start, line_end)'
+                    " VALUES (?,?,?,?,?,?,?,?)",
+                    (c.id, c.source, c.kind, c.page, c.start, c.end, c.line_start, c.line_end),
+                )
+                db.execute(
+                    "INSERT INTO fts (rowid, heading, text) VALUES (?,?,?)",
+                    (cur.lastrowid, _SEP.join(c.heading), c.text),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._delete(list(ids))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rowids = [
+                r[0]
+                for r in self._db.execute(f"SELECT rowid FROM rows WHERE id IN ({marks})", part)
+            ]
+            if rowids:
+                rmarks = ",".join("?" * len(rowids))
+                self._db.execute(f"DELETE FROM fts WHERE rowid IN ({rmarks})", rowids)
+                self._db.execute(f"DELETE FROM rows WHERE rowid IN ({rmarks})", rowids)
+
+    def ids_for_source(self, source: str) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM rows WHERE source = ?", (source,))}
+
+    def count(self) -> int:
+        return self._db.execute("SELECT count(*) FROM rows").fetchone()[0]
+
+    def reset(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("DELETE FROM rows")
+        self._db.execute("DELETE FROM fts")
+        self._db.execute("COMMIT")
+
+    def search(
+        self,
+        query: str,
+        k: int,
+        sources: Sequence[str] | None = None,
+        kinds: Sequence[str] | None = None,
+    ) -> list[tuple[Chunk, float]]:
+        """Best `k` chunks for the words of `query` (any word may match), BM25 score, best first.
+
+        `sources` / `kinds` restrict the hits to those files / file kinds.
+        """
+        match = match_expression(query)
+        if not match or k <= 0:
+            return []
+        sql = (
+            'SELECT r.id, r.source, r.kind, r.page, r.start, r."end", r.line_start, r.line_end,'
+            f" fts.heading, fts.text, bm25(fts, {_WEIGHTS[0]}, {_WEIGHTS[1]}) AS score"
+            " FROM fts JOIN rows r ON r.rowid = fts.rowid WHERE fts MATCH ?"
+        )
+        args: list = [match]
+        if sources is not None:
+            if not sources:
+                return []
+            sql += f" AND r.source IN ({','.join('?' * len(sources))})"
+            args += list(sources)
+        if kinds:
+            sql += f" AND r.kind IN ({','.join('?' * len(kinds))})"
+            args += list(kinds)
+        sql += " ORDER BY score LIMIT ?"
+        args.append(k)
+        out = []
+        for row in self._db.execute(sql, args):
+            cid, source, kind, page, start, end, l0, l1, heading, text, score = row
+            chunk = Chunk(
+                source=source,
+                text=text,
+                start=start,
+                end=end,
+                page=page,
+                heading=tuple(heading.split(_SEP)) if heading else (),
+                line_start=l0,
+                line_end=l1,
+                kind=kind,
+                id=cid,
+            )
+            out.append((chunk, -score))  # FTS5's bm25() is negative: lower is better
+        return out
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct words of a query that are worth matching, in order."""
+    seen: dict[str, None] = {}
+    for w in _WORD.findall(query.lower()):
+        if w not in STOPWORDS and w not in seen:
+            seen[w] = None
+    return list(seen)
+
+
+def match_expression(query: str) -> str:
+    """An FTS5 MATCH string: every query word quoted (so no word is read as syntax), OR-ed."""
+    terms = query_terms(query) or [w for w in _WORD.findall(query.lower())]
+    return " OR ".join(f'"{t}"' for t in terms)

@@ -1,0 +1,259 @@
+"""Hybrid retrieval: dense (Chroma, cosine) and keyword (FTS5 BM25) lists, fused, diversified."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.embed import Embedder
+from rag.errors import QuireError
+from rag.lexical import LexicalIndex
+from rag.store import Store
+from rag.types import Chunk
+
+MODES = ("hybrid", "dense", "keyword")
+FUSIONS = ("rrf", "convex")
+RRF_K = 60  # the constant from Cormack et al. (2009); the usual choice
+KIND_ALIASES = {
+    "md": "markdown",
+    "markdown": "markdown",
+    "txt": "text",
+    "text": "text",
+    "pdf": "pdf",
+    "py": "python",
+    "python": "python",
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk, with its fused score and what each retriever said of it."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None  # cosine similarity, if the dense list had it
+    keyword: float | None = None  # BM25 score, if the keyword list had it
+    dense_rank: int | None = None  # 1-based
+    keyword_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict a search: `path` is a folder or file prefix, or a glob; `kinds` file types."""
+
+    path: str | None = None
+    kinds: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = []
+        for k in self.kinds:
+            kind = KIND_ALIASES.get(k.lower().lstrip("."))
+            if kind is None:
+                raise QuireError(f"unknown file type {k!r}: use one of md, txt, pdf, py")
+            kinds.append(kind)
+        object.__setattr__(self, "kinds", tuple(dict.fromkeys(kinds)))
+
+    def sources(self, all_sources: Sequence[str]) -> list[str] | None:
+        """The indexed files the path filter lets through (None: no path filter)."""
+        if not self.path:
+            return None
+        pattern = os.path.expanduser(self.path)
+        if any(ch in pattern for ch in "*?["):
+            if not os.path.isabs(pattern) and not pattern.startswith("*"):
+                pattern = os.path.join(os.getcwd(), pattern)
+            return [s for s in all_sources if fnmatch.fnmatchcase(s, pattern)]
+        prefix = os.path.abspath(pattern)
+        if os.path.exists(prefix):
+            prefix = os.path.realpath(prefix)
+        folder = prefix.rstrip(os.sep) + os.sep
+        return [s for s in all_sources if s == prefix or s.startswith(folder)]
+
+
+class Retriever:
+    """Question in, ranked chunks out. Nothing is rebuilt per query."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: Store,
+        lexical: LexicalIndex,
+        list_sources: Callable[[], list[str]],
+        fusion: str = "rrf",
+        depth: int = 50,
+        per_source: int = 2,
+    ):
+        if fusion not in FUSIONS:
+            raise QuireError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
+        self.embedder = embedder
+        self.store = store
+        self.lexical = lexical
+        self.list_sources = list_sources
+        self.fusion = fusion
+        self.depth = depth
+        self.per_source = per_source
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
+        """The best `k` chunks for `query`; at most `per_source` from one file unless too few."""
+        if mode not in MODES:
+            raise QuireError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        if not query.strip() or k <= 0:
+            return []
+        depth = max(self.depth, 3 * k)
+        dense, keyword = self.candidates(query, depth, filters, mode)
+        if mode == "dense":
+            hits = fuse(dense, [], "rrf")
+        elif mode == "keyword":
+            hits = fuse([], keyword, "rrf")
+        else:
+            hits = fuse(dense, keyword, self.fusion)
+        return diversify(hits, k, self.per_source)
+
+    def candidates(
+        self, query: str, depth: int, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> tuple[list[tuple[Chunk, float]], list[tuple[Chunk, float]]]:
+        """The dense and keyword candidate lists, best first."""
+        filters = filters or Filters()
+        sources = filters.sources(self.list_sources())
+        kinds = filters.kinds or None
+        if sources is not None and not sources:
+            return [], []
+        dense: list[tuple[Chunk, float]] = []
+        keyword: list[tuple[Chunk, float]] = []
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed([query])[0]
+            dense = [(h.chunk, h.score) for h in self.store.query(vector, depth, sources, kinds)]
+        if mode in ("hybrid", "keyword"):
+            keyword = self.lexical.search(query, depth, sources, kinds)
+        return dense, keyword
+
+
+@dataclass(frozen=True)
+class Related:
+    """A document similar to another: cosine of the best chunk to the document's vector."""
+
+    source: str
+    score: float
+    chunk: Chunk  # its chunk closest to the document
+
+
+def related(store: Store, source: str, chunk_ids: Sequence[str], k: int = 10) -> list[Related]:
+    """The `k` files most similar to `source`: its document vector (the normalised mean of
+    its chunk vectors) against every chunk, best chunk per file, `source` itself excluded."""
+    vectors = store.vectors(chunk_ids)
+    if not vectors:
+        return []
+    dim = len(vectors[0])
+    mean = [sum(v[i] for v in vectors) / len(vectors) for i in range(dim)]
+    norm = sum(x * x for x in mean) ** 0.5 or 1.0
+    doc_vector = [x / norm for x in mean]
+    best: dict[str, Related] = {}
+    depth = max(50, 10 * k)
+    for hit in store.query(doc_vector, depth + len(chunk_ids)):
+        src = hit.chunk.source
+        if src != source and src not in best:
+            best[src] = Related(src, hit.score, hit.chunk)
+    return sorted(best.values(), key=lambda r: -r.score)[:k]
+
+
+def fuse(
+    dense: Sequence[tuple[Chunk, float]],
+    keyword: Sequence[tuple[Chunk, float]],
+    method: str = "rrf",
+    weight: float = 0.5,
+) -> list[Hit]:
+    """Merge two ranked lists into one.
+
+    `rrf`: reciprocal rank fusion, sum of 1 / (60 + rank). `convex`: each list's scores
+    min-max normalised to [0, 1], then `weight * dense + (1 - weight) * keyword`.
+    """
+    info: dict[str, dict] = {}
+    for rank, (chunk, score) in enumerate(dense, start=1):
+        info[chunk.id] = {"chunk": chunk, "dense": score, "dense_rank": rank}
+    for rank, (chunk, score) in enumerate(keyword, start=1):
+        entry = info.setdefault(chunk.id, {"chunk": chunk})
+        entry.update(keyword=score, keyword_rank=rank)
+    if method == "rrf":
+
+        def fused(e):
+            s = 1.0 / (RRF_K + e["dense_rank"]) if "dense_rank" in e else 0.0
+            return s + (1.0 / (RRF_K + e["keyword_rank"]) if "keyword_rank" in e else 0.0)
+
+    elif method == "convex":
+        dn = _normaliser([s for _, s in dense])
+        kn = _normaliser([s for _, s in keyword])
+
+        def fused(e):
+            d = dn(e["dense"]) if "dense" in e else 0.0
+            k = kn(e["keyword"]) if "keyword" in e else 0.0
+            return weight * d + (1 - weight) * k
+
+    else:
+        raise QuireError(f"unknown fusion {method!r}")
+    hits = [
+        Hit(
+            chunk=e["chunk"],
+            score=fused(e),
+            dense=e.get("dense"),
+            keyword=e.get("keyword"),
+            dense_rank=e.get("dense_rank"),
+            keyword_rank=e.get("keyword_rank"),
+        )
+        for e in info.values()
+    ]
+    hits.sort(key=lambda h: (-h.score, h.chunk.id))
+    return hits
+
+
+def _normaliser(scores: list[float]) -> Callable[[float], float]:
+    if not scores:
+        return lambda s: 0.0
+    lo, hi = min(scores), max(scores)
+    if hi - lo < 1e-12:
+        return lambda s: 1.0
+    return lambda s: (s - lo) / (hi - lo)
+
+
+def diversify(hits: Sequence[Hit], k: int, per_source: int) -> list[Hit]:
+    """Top `k`, dropping near-duplicates (overlapping spans or equal text in one file) and
+    keeping at most `per_source` hits from one file while other files have hits to offer."""
+    kept: list[Hit] = []
+    held: list[Hit] = []
+    by_source: dict[str, list[Chunk]] = {}
+    for h in hits:
+        same = by_source.setdefault(h.chunk.source, [])
+        if any(_near_duplicate(h.chunk, other) for other in same):
+            continue
+        if len(same) >= per_source:
+            held.append(h)
+            continue
+        kept.append(h)
+        same.append(h.chunk)
+        if len(kept) == k:
+            return kept
+    for h in held:  # too few other files: let more of the same ones in
+        if len(kept) == k:
+            break
+        same = by_source[h.chunk.source]
+        if not any(_near_duplicate(h.chunk, other) for other in same):
+            kept.append(h)
+            same.append(h.chunk)
+    return kept
+
+
+def _near_duplicate(a: Chunk, b: Chunk) -> bool:
+    if a.source != b.source:
+        return False
+    if a.text == b.text:
+        return True
+    if a.page != b.page:
+        return False
+    overlap = min(a.end, b.end) - max(a.start, b.start)
+    return overlap > 0.5 * min(a.end - a.start, b.end - b.start)
