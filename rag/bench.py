@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import QuireError
+from rag.rerank import rerank
 from rag.retrieve import MODES, diversify, fuse
 from rag.settings import Settings
 
@@ -55,7 +56,9 @@ def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
     for i, (did, (title, text)) in enumerate(corpus.items()):
         stem = f"{i:07d}_{_SAFE.sub('_', did)[:80]}"
         body = f"# {title.strip()}\n\n{text.strip()}\n" if title.strip() else f"{text.strip()}\n"
-        (folder / f"{stem}.md").write_text(body, encoding="utf-8")
+        path = folder / f"{stem}.md"
+        if not path.is_file() or path.read_text(encoding="utf-8") != body:  # keep mtimes
+            path.write_text(body, encoding="utf-8")
         names[stem] = did
     return names
 
@@ -102,9 +105,13 @@ def run_retrieval(
     max_queries: int | None = 1000,
     seed: int = 0,
     depth: int = 300,
+    workdir: Path | None = None,
     log: Callable[[str], None] = lambda s: None,
 ) -> dict:
-    """Index `folder` (BEIR layout) into a temporary home and evaluate every mode."""
+    """Index `folder` (BEIR layout) into a temporary home and evaluate every mode.
+
+    With `workdir`, the documents and the home are kept there, so a second run re-ingests
+    nothing (its ingest figures then time an unchanged re-ingest)."""
     from rag.engine import build_engine
 
     corpus, queries, qrels = read_beir(folder)
@@ -113,7 +120,7 @@ def run_retrieval(
     if max_queries and len(qids) > max_queries:
         qids = sorted(random.Random(seed).sample(qids, max_queries), key=qids.index)
     with tempfile.TemporaryDirectory(prefix="quire-bench-") as tmp:
-        tmp = Path(tmp)
+        tmp = Path(workdir or tmp)
         log(f"writing {len(corpus)} documents as Markdown files")
         names = write_corpus(corpus, tmp / "docs")
         engine = build_engine(replace(settings, home=tmp / "home"))
@@ -127,12 +134,14 @@ def run_retrieval(
             doc_of = {str(tmp / "docs" / f"{stem}.md"): did for stem, did in names.items()}
             log(f"querying {len(qids)} of {total_queries} queries")
             result = _evaluate(engine, qids, queries, qrels, doc_of, depth)
+            chunks = engine.store.count()
         finally:
             engine.close()
     result.update(
         dataset=folder.name if folder.name != "beir" else folder.parent.name,
         documents=len(corpus),
-        chunks=report.chunks,
+        chunks=chunks,
+        chunks_embedded=report.chunks,
         queries_evaluated=len(qids),
         queries_total=total_queries,
         query_sample=(
@@ -149,11 +158,17 @@ def run_retrieval(
 
 
 def _evaluate(engine, qids, queries, qrels, doc_of, depth) -> dict:
+    """@10 metrics from the candidates `quire search` itself uses (the retriever's depth);
+    Recall@100 from deeper lists (`depth` per list), since 100 documents need more."""
     retriever = engine.retriever
     for q in qids[:10]:  # warm-up: model threads, SQLite and HNSW caches
         retriever.search(queries[q], 10)
-    runs: dict[str, dict[str, list[str]]] = {m: {} for m in MODES}
-    runs["hybrid-convex"] = {}
+    other = "rrf" if engine.settings.fusion == "convex" else "convex"
+    names = [*MODES, f"hybrid ({other})"]
+    if retriever.reranker is not None:
+        names.append("hybrid + rerank")
+    top: dict[str, dict[str, list[str]]] = {n: {} for n in names}
+    deep: dict[str, dict[str, list[str]]] = {n: {} for n in names}
     latency = {m: [] for m in MODES}
     for q in qids:
         text = queries[q]
@@ -161,26 +176,29 @@ def _evaluate(engine, qids, queries, qrels, doc_of, depth) -> dict:
             t = time.perf_counter()
             retriever.search(text, 10, mode=mode)  # what a user waits for: `quire search -k 10`
             latency[mode].append((time.perf_counter() - t) * 1000)
-        dense, keyword = retriever.candidates(text, depth)
-        lists = {
-            "dense": fuse(dense, [], "rrf"),
-            "keyword": fuse([], keyword, "rrf"),
-            "hybrid": fuse(dense, keyword, engine.settings.fusion),
-            "hybrid-convex": fuse(dense, keyword, "convex"),
-        }
-        if engine.settings.fusion == "convex":
-            lists["hybrid-convex"] = fuse(dense, keyword, "rrf")
-        for name, hits in lists.items():
-            runs[name][q] = _doc_ranking(diversify(hits, 100, 1), doc_of)
-    other = "rrf" if engine.settings.fusion == "convex" else "convex"
-    out = {"modes": {}}
-    for name, run in runs.items():
-        label = f"hybrid ({other})" if name == "hybrid-convex" else name
-        metrics = {k: round(v, 4) for k, v in score_runs(run, qrels).items()}
+        for runs, n in ((top, retriever.depth), (deep, depth)):
+            dense, keyword = retriever.candidates(text, n)
+            lists = {
+                "dense": fuse(dense, [], "rrf"),
+                "keyword": fuse([], keyword, "rrf"),
+                "hybrid": fuse(dense, keyword, engine.settings.fusion),
+                f"hybrid ({other})": fuse(dense, keyword, other),
+            }
+            if retriever.reranker is not None:
+                lists["hybrid + rerank"] = rerank(
+                    retriever.reranker, text, lists["hybrid"], retriever.rerank_top
+                )
+            for name, hits in lists.items():
+                runs[name][q] = _doc_ranking(diversify(hits, 100, 1), doc_of)
+    out = {"modes": {}, "search_depth": retriever.depth}
+    for name in names:
+        metrics = score_runs(top[name], qrels)
+        metrics["recall@100"] = score_runs(deep[name], qrels)["recall@100"]
+        metrics = {k: round(v, 4) for k, v in metrics.items()}
         if name in latency:
             metrics["latency_ms_p50"] = round(statistics.median(latency[name]), 1)
             metrics["latency_ms_p95"] = round(_percentile(latency[name], 95), 1)
-        out["modes"][label] = metrics
+        out["modes"][name] = metrics
     return out
 
 
@@ -197,9 +215,11 @@ def _doc_ranking(hits, doc_of: dict[str, str]) -> list[str]:
 def format_report(r: dict) -> str:
     lines = [
         f"{r['dataset']}: {r['documents']} documents -> {r['chunks']} chunks; "
-        f"ingest {r['ingest_seconds']} s ({r['ingest_docs_per_second']} docs/s)",
+        f"ingest {r['ingest_seconds']} s ({r['ingest_docs_per_second']} docs/s, "
+        f"{r['chunks_embedded']} chunks embedded)",
         f"queries: {r['queries_evaluated']} of {r['queries_total']} ({r['query_sample']}); "
-        f"embedder {r['embedder']}, {r['chunker']}, candidates {r['candidate_depth']} per list",
+        f"embedder {r['embedder']}, {r['chunker']}; candidates per list: {r['search_depth']} "
+        f"(as `quire search`) for the @10 metrics, {r['candidate_depth']} for R@100",
         "",
         f"{'mode':18} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>7} "
         f"{'p95 ms':>7}",

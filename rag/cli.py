@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         help="evaluate at most this many queries, drawn at random (default 1000; 0: all)",
     )
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--workdir", help="keep documents and index here; a rerun re-ingests nothing")
     b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     b.set_defaults(func=_bench_retrieval)
     return p
@@ -177,6 +178,7 @@ def _bench_retrieval(args) -> int:
         Settings.from_env(),
         max_queries=args.queries or None,
         seed=args.seed,
+        workdir=Path(args.workdir) if args.workdir else None,
         log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
     )
     print(json.dumps(result, indent=2) if args.json else format_report(result))

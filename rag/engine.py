@@ -33,8 +33,18 @@ class Engine:
         self.lexical = lexical
         self.manifest = manifest
         self.ingestor = Ingestor(settings, embedder, store, lexical, manifest)
+        reranker = None
+        if settings.rerank_model is not None:
+            from rag.rerank import CrossEncoderReranker
+
+            reranker = CrossEncoderReranker(settings.rerank_model, threads=settings.threads)
         self.retriever = Retriever(
-            embedder, store, lexical, self.indexed_sources, fusion=settings.fusion
+            embedder,
+            store,
+            lexical,
+            self.indexed_sources,
+            fusion=settings.fusion,
+            reranker=reranker,
         )
 
     def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:

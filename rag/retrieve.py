@@ -80,9 +80,11 @@ class Retriever:
         store: Store,
         lexical: LexicalIndex,
         list_sources: Callable[[], list[str]],
-        fusion: str = "rrf",
-        depth: int = 50,
+        fusion: str = "convex",
+        depth: int = 100,
         per_source: int = 2,
+        reranker=None,
+        rerank_top: int = 30,
     ):
         if fusion not in FUSIONS:
             raise QuireError(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
@@ -93,6 +95,8 @@ class Retriever:
         self.fusion = fusion
         self.depth = depth
         self.per_source = per_source
+        self.reranker = reranker  # rag.rerank.Reranker, or None (the default: none bundled)
+        self.rerank_top = rerank_top
 
     def search(
         self,
@@ -114,6 +118,10 @@ class Retriever:
             hits = fuse([], keyword, "rrf")
         else:
             hits = fuse(dense, keyword, self.fusion)
+        if self.reranker is not None:
+            from rag.rerank import rerank
+
+            hits = rerank(self.reranker, query, hits, max(self.rerank_top, k))
         return diversify(hits, k, self.per_source)
 
     def candidates(
@@ -121,7 +129,7 @@ class Retriever:
     ) -> tuple[list[tuple[Chunk, float]], list[tuple[Chunk, float]]]:
         """The dense and keyword candidate lists, best first."""
         filters = filters or Filters()
-        sources = filters.sources(self.list_sources())
+        sources = filters.sources(self.list_sources()) if filters.path else None
         kinds = filters.kinds or None
         if sources is not None and not sources:
             return [], []

@@ -20,7 +20,8 @@ ENV_DOC = {
     "QUIRE_EMBED_BATCH": ("32", "texts per embedding batch"),
     "QUIRE_MAX_FILE_MB": ("64", "files larger than this are refused"),
     "QUIRE_THREADS": ("all cores", "CPU threads for the embedder"),
-    "QUIRE_FUSION": ("rrf", "how dense and keyword results merge: 'rrf' or 'convex'"),
+    "QUIRE_FUSION": ("convex", "how dense and keyword results merge: 'convex' or 'rrf'"),
+    "QUIRE_RERANK_MODEL": ("none", "path to a local cross-encoder folder; reranks the top 30"),
 }
 
 
@@ -37,7 +38,8 @@ class Settings:
     embed_batch: int = 32
     max_file_mb: float = 64.0
     threads: int | None = None
-    fusion: str = "rrf"
+    fusion: str = "convex"
+    rerank_model: Path | None = None
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -66,7 +68,8 @@ class Settings:
             embed_batch=_number(env, "QUIRE_EMBED_BATCH", 32, int),
             max_file_mb=_number(env, "QUIRE_MAX_FILE_MB", 64.0, float),
             threads=_number(env, "QUIRE_THREADS", None, int),
-            fusion=env.get("QUIRE_FUSION", "rrf").strip().lower(),
+            fusion=env.get("QUIRE_FUSION", "convex").strip().lower(),
+            rerank_model=_path(env, "QUIRE_RERANK_MODEL"),
         )
 
     @property

@@ -71,6 +71,9 @@ def test_ingest_search_finds_the_right_pdf_page_and_function(tmp_path, make_engi
     meta = engine.manifest.get_meta()
     assert meta["embedding_model"] == BUNDLED_EMBEDDER and meta["embedding_dim"] == "384"
 
+    best = engine.search("Which frog has a see-through belly?", k=3)[0].chunk
+    assert best.source.endswith("frogs.pdf") and best.page == 3  # hybrid, through the engine
+
     q = real_embedder.embed(["Which frog has a see-through belly?"])[0]
     top = engine.store.query(q, 3)[0].chunk
     assert top.source.endswith("frogs.pdf") and top.page == 3
@@ -108,4 +111,8 @@ def test_edit_and_sync_with_real_store(tmp_path, make_engine, real_embedder):
     assert report.counts["removed"] == 1
     hits = store.query(real_embedder.embed(["translucent belly frog"])[0], 10)
     assert all(not h.chunk.source.endswith("frogs.pdf") for h in hits)
+    for mode in ("dense", "keyword", "hybrid"):
+        found = engine.search("translucent belly frog waterfalls", 10, mode=mode)
+        assert all(not h.chunk.source.endswith("frogs.pdf") for h in found), mode
+    assert engine.lexical.count() == store.count()
     assert store.count() == sum(len(r.chunk_ids) for r in engine.manifest.records())

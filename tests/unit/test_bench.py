@@ -58,7 +58,7 @@ def test_run_on_tiny_beir_with_fakes(tmp_path, settings):
     r = run_retrieval(folder, settings, max_queries=3, seed=1)
     assert r["documents"] == 5 and r["queries_evaluated"] == 3 and r["queries_total"] == 4
     assert "seed 1" in r["query_sample"]
-    assert set(r["modes"]) == {"dense", "keyword", "hybrid", "hybrid (convex)"}
+    assert set(r["modes"]) == {"dense", "keyword", "hybrid", "hybrid (rrf)"}
     kw = r["modes"]["keyword"]
     assert kw["recall@100"] == 1.0 and kw["ndcg@10"] > 0.5  # word overlap is enough here
     assert r["modes"]["hybrid"]["latency_ms_p50"] > 0

@@ -115,3 +115,18 @@ def test_related_excludes_itself(library):
     assert found == sorted(found, key=lambda r: -r.score)
     with pytest.raises(QuireError, match="not in the index"):
         engine.related(str(d / "nope.md"))
+
+
+def test_a_reranker_reorders_the_fused_head(library):
+    engine, d = library
+
+    class ByLength:  # scripted: longer passages are "more relevant"
+        def score(self, query, passages):
+            return [float(len(p)) for p in passages]
+
+    plain = engine.search("mice", k=4)
+    engine.retriever.reranker = ByLength()
+    reranked = engine.search("mice", k=4)
+    lengths = [len(h.chunk.text) for h in reranked]
+    assert lengths == sorted(lengths, reverse=True)
+    assert {h.chunk.id for h in reranked} == {h.chunk.id for h in plain}

@@ -17,6 +17,7 @@ def test_defaults(monkeypatch, tmp_path):
     assert s.home == Path.home() / ".local" / "share" / "quire"
     assert (s.chunk_tokens, s.chunk_overlap, s.embed_batch, s.max_file_mb) == (200, 32, 32, 64.0)
     assert s.embedder == "local" and s.embed_model is None and s.llm_model is None
+    assert s.fusion == "convex" and s.rerank_model is None
     assert s.manifest_path.parent == s.home and s.chroma_dir.parent == s.home
 
 
@@ -45,6 +46,7 @@ def test_values_from_env(tmp_path):
         ({"QUIRE_CHUNK_OVERLAP": "150"}, "QUIRE_CHUNK_OVERLAP"),
         ({"QUIRE_EMBEDDER": "cloud"}, "QUIRE_EMBEDDER"),
         ({"QUIRE_MAX_FILE_MB": "0"}, "QUIRE_MAX_FILE_MB"),
+        ({"QUIRE_FUSION": "sum"}, "QUIRE_FUSION"),
     ],
 )
 def test_bad_values_name_the_variable(env, match, tmp_path):
