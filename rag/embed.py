@@ -81,17 +81,9 @@ class SentenceTransformerEmbedder:
     def warm_up(self):
         """Load the model (a few seconds); later calls reuse it."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            import torch
-            import transformers
+            prepare_torch(self.threads)
             from sentence_transformers import SentenceTransformer
 
-            transformers.logging.set_verbosity_error()  # no "sequence too long" noise:
-            transformers.logging.disable_progress_bar()  # we count tokens ourselves
-
-            if self.threads:
-                torch.set_num_threads(self.threads)
             path = self.path or bundled_embedder_path()
             if not (path / "modules.json").exists() and not (path / "config.json").exists():
                 raise QuireError(f"no sentence-transformers model folder at {path}")
@@ -124,6 +116,19 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return vectors.tolist()
+
+
+def prepare_torch(threads: int | None) -> None:
+    """Before loading any model: keep the Hugging Face libraries offline and quiet."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # no "sequence too long" noise:
+    transformers.logging.disable_progress_bar()  # we count tokens ourselves
+    if threads:
+        torch.set_num_threads(threads)
 
 
 def bundled_embedder_path() -> Path:
