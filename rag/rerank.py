@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from rag.embed import prepare_torch
 from rag.errors import QuireError
 from rag.retrieve import Hit
 
@@ -28,17 +28,13 @@ class CrossEncoderReranker:
 
     def warm_up(self):
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             if not (self.path / "config.json").is_file():
                 raise QuireError(
                     f"no cross-encoder model folder at {self.path} (QUIRE_RERANK_MODEL)"
                 )
-            import torch
+            prepare_torch(self.threads)
             from sentence_transformers import CrossEncoder
 
-            if self.threads:
-                torch.set_num_threads(self.threads)
             self._model = CrossEncoder(str(self.path), device="cpu")
         return self._model
 
