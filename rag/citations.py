@@ -1,0 +1,123 @@
+"""Check the model's `[n]` citations against the excerpts it was given.
+
+Markers that point to no excerpt are removed. Every remaining citation gets, as its quote, the
+sentence of the cited excerpt that best supports the answer sentence carrying the marker; the
+quote is always a verbatim span of the indexed text. Nothing here trusts the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.lexical import query_terms
+from rag.types import Chunk
+
+_MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*#\d])")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Excerpt `n` cited for an answer sentence, with the span of it that supports it."""
+
+    n: int
+    source: str
+    page: int | None
+    heading: tuple[str, ...]
+    quote: str  # == page_text[start:end]
+    chunk_id: str
+    start: int  # character offsets into the page (or file) text
+    end: int
+    inferred: bool = False  # True: the model cited nothing; Quire found the support
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of `text`, whitespace trimmed."""
+    spans, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    out = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
+    return out
+
+
+def overlap(claim: str, evidence: str) -> float:
+    """Share of the claim's content words found in the evidence (0..1)."""
+    words = query_terms(claim)
+    if not words:
+        return 0.0
+    have = set(query_terms(evidence))
+    return sum(w in have for w in words) / len(words)
+
+
+def best_quote(claim: str, chunk: Chunk) -> tuple[int, int, float]:
+    """The sentence of `chunk` that best supports `claim`: (start, end) in the chunk, score."""
+    best = (0, len(chunk.text), -1.0)
+    for a, b in sentences(chunk.text):
+        score = overlap(claim, chunk.text[a:b])
+        if score > best[2]:
+            best = (a, b, score)
+    return best
+
+
+def _citation(n: int, chunk: Chunk, claim: str, inferred: bool = False) -> Citation:
+    a, b, _ = best_quote(claim, chunk)
+    return Citation(
+        n=n,
+        source=chunk.source,
+        page=chunk.page,
+        heading=chunk.heading,
+        quote=chunk.text[a:b],
+        chunk_id=chunk.id,
+        start=chunk.start + a,
+        end=chunk.start + b,
+        inferred=inferred,
+    )
+
+
+def check(answer: str, excerpts: Sequence[Chunk], min_support: float = 0.3):
+    """(answer with only valid markers, citations in order of first use).
+
+    Excerpts are numbered from 1. If the model cited nothing valid, the excerpts that best
+    support its sentences (at least `min_support` word overlap) are listed, `inferred=True`.
+    """
+    valid = range(1, len(excerpts) + 1)
+    cited: dict[int, str] = {}  # n -> the answer sentence that first cited it
+    spans = sentences(answer)
+
+    def keep(m: re.Match) -> str:
+        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        good = [n for n in numbers if n in valid]
+        if not good:
+            return ""
+        claim = next((answer[a:b] for a, b in spans if a <= m.start() < b), answer)
+        for n in good:
+            cited.setdefault(n, claim)
+        return m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())] + "".join(
+            f"[{n}]" for n in good
+        )
+
+    clean = _MARKER.sub(keep, answer)
+    clean = re.sub(r"[ \t]+([.,;:!?])", r"\1", clean).strip()
+    if cited:
+        return clean, [_citation(n, excerpts[n - 1], claim) for n, claim in cited.items()]
+    inferred: dict[int, Citation] = {}
+    for a, b in sentences(clean):
+        claim = clean[a:b]
+        scored = [(best_quote(claim, c)[2], n) for n, c in enumerate(excerpts, start=1)]
+        if not scored:
+            break
+        score, n = max(scored)
+        if score >= min_support and n not in inferred:
+            inferred[n] = _citation(n, excerpts[n - 1], claim, inferred=True)
+    return clean, list(inferred.values())

@@ -1,0 +1,67 @@
+"""Citation checking: invented markers go, quotes are verbatim spans of the indexed text."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.citations import check, sentences
+from rag.types import Chunk
+
+PAGE = (
+    "Intro line. The glass frog lives near waterfalls in the Andes. "
+    "Its belly is translucent, so its heart is visible. Its call is a short whistle."
+)
+
+
+def excerpt(page_text, start, end, source="/docs/frogs.pdf", page=3):
+    return Chunk(source=source, text=page_text[start:end], start=start, end=end, page=page)
+
+
+FROG = excerpt(PAGE, 12, len(PAGE))
+BREAD = Chunk(
+    source="/notes/bread.md", text="Sourdough needs a starter fed daily.", start=0, end=36
+)
+
+
+def test_valid_citation_quotes_the_supporting_sentence_verbatim():
+    text, cites = check("The frog's belly is translucent [1].", [FROG, BREAD])
+    assert text == "The frog's belly is translucent [1]."
+    [c] = cites
+    assert (c.n, c.source, c.page, c.inferred) == (1, "/docs/frogs.pdf", 3, False)
+    assert c.quote == "Its belly is translucent, so its heart is visible."
+    assert PAGE[c.start : c.end] == c.quote  # an exact span of the page
+
+
+def test_invented_markers_never_reach_the_user():
+    text, cites = check(
+        "Frogs whistle [9]. Bread needs a starter [2][0] and time [1, 7].", [FROG, BREAD]
+    )
+    assert "[9]" not in text and "[0]" not in text and "7" not in text
+    assert text == "Frogs whistle. Bread needs a starter [2] and time [1]."
+    assert [c.n for c in cites] == [2, 1]
+
+
+def test_no_citation_lists_supporting_excerpts_as_inferred():
+    text, cites = check("Sourdough needs a starter that is fed daily.", [FROG, BREAD])
+    assert text == "Sourdough needs a starter that is fed daily."
+    assert [(c.n, c.inferred) for c in cites] == [(2, True)]
+    assert cites[0].quote == BREAD.text
+
+
+def test_unsupported_uncited_answer_has_no_citations():
+    assert check("Paris is the capital of France.", [FROG, BREAD])[1] == []
+
+
+def test_sentences_trim_and_split():
+    text = "One. Two!  Three?\n\nFour"
+    assert [text[a:b] for a, b in sentences(text)] == ["One.", "Two!", "Three?", "Four"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(min_size=1, max_size=300), st.integers(0, 5))
+def test_property_quotes_are_always_exact_spans(page_text, n):
+    chunk = Chunk(source="/x", text=page_text, start=0, end=len(page_text))
+    _, cites = check(f"claim about things [{n}]", [chunk])
+    for c in cites:
+        assert page_text[c.start : c.end] == c.quote
