@@ -80,6 +80,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
     c.set_defaults(func=_related)
 
+    c = sub.add_parser("ask", help="answer a question from your documents, with sources")
+    c.add_argument("question")
+    c.add_argument("--mode", choices=["llm", "quotes"], help="llm (default) or quotes (no model)")
+    c.add_argument("--model", help="a GGUF file to answer with (default: bundled SmolLM2)")
+    c.add_argument("--path", help="only files under this folder or matching this glob")
+    c.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="only this file type (md, txt, pdf, py); may be repeated",
+    )
+    c.add_argument(
+        "--json",
+        action="store_true",
+        help="print {answer, citations, hits, refused, timings} as JSON",
+    )
+    c.set_defaults(func=_ask)
+
     c = sub.add_parser("bench", help="measure Quire on evaluation data")
     bench = c.add_subparsers(dest="bench", required=True, metavar="WHAT")
     b = bench.add_parser("retrieval", help="nDCG, recall, MRR and latency on a BEIR folder")
@@ -94,6 +113,23 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--workdir", help="keep documents and index here; a rerun re-ingests nothing")
     b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     b.set_defaults(func=_bench_retrieval)
+    b = bench.add_parser("answers", help="answers, citations, refusals and speed on SQuAD")
+    b.add_argument("folder", metavar="DIR", help="the SQuAD v1.1 dev folder (beir/, answers.jsonl)")
+    b.add_argument(
+        "--questions",
+        type=int,
+        default=200,
+        help="answerable and unanswerable questions each (default 200)",
+    )
+    b.add_argument(
+        "--llm-questions",
+        type=int,
+        default=60,
+        help="of those, how many llm mode answers (default 60)",
+    )
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    b.set_defaults(func=_bench_answers)
     return p
 
 
@@ -150,6 +186,57 @@ def _search(args) -> int:
     return 0
 
 
+def _ask(args) -> int:
+    from dataclasses import asdict, replace
+
+    from rag.engine import build_engine
+    from rag.retrieve import Filters
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    if args.model:
+        from pathlib import Path
+
+        settings = replace(settings, llm_model=Path(args.model).expanduser().resolve(), llm_url="")
+    engine = build_engine(settings)
+    filters = Filters(path=args.path, kinds=tuple(args.type))
+    stream = engine.ask(args.question, mode=args.mode, filters=filters)
+    if args.json:
+        answer = stream.result()
+        print(
+            json.dumps(
+                {
+                    "answer": answer.text,
+                    "citations": [asdict(c) for c in answer.citations],
+                    "hits": [_hit_dict(h) for h in answer.hits],
+                    "refused": answer.refused,
+                    "mode": answer.mode,
+                    "timings": {k: round(v, 2) for k, v in answer.timings.items()},
+                },
+                indent=2,
+            )
+        )
+        return 0
+    for piece in stream:
+        print(piece, end="", flush=True)
+    print()
+    answer = stream.answer
+    if answer.refused:
+        print("\nClosest passages:")
+        for h in answer.hits[:3]:
+            print(f"  {_rel(h.chunk.source)}{_where(h.chunk)}")
+            print(f"    {snippet(h.chunk.text, args.question)}")
+        return 0
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        mark = " (supporting, not cited by the model)" if c.inferred else ""
+        page = f", page {c.page}" if c.page is not None else ""
+        print(f"  [{c.n}] {_rel(c.source)}{page}{mark}")
+        print(f'      "{" ".join(c.quote.split())}"')
+    return 0
+
+
 def _related(args) -> int:
     found = _engine().related(args.path, k=args.k)
     if args.json:
@@ -182,6 +269,24 @@ def _bench_retrieval(args) -> int:
         log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
     )
     print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def _bench_answers(args) -> int:
+    from pathlib import Path
+
+    from rag.bench_answers import format_answers, run_answers
+    from rag.settings import Settings
+
+    result = run_answers(
+        Path(args.folder),
+        Settings.from_env(),
+        questions=args.questions,
+        llm_questions=args.llm_questions,
+        seed=args.seed,
+        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+    )
+    print(json.dumps(result, indent=2) if args.json else format_answers(result))
     return 0
 
 

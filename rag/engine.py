@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
+from rag.answer import Answerer, AnswerSettings, AnswerStream
 from rag.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from rag.errors import QuireError
+from rag.generate import Generator, LlamaGenerator, OpenAIGenerator, ScriptedGenerator
 from rag.lexical import LexicalIndex
 from rag.retrieve import Filters, Hit, Related, Retriever, related
 from rag.settings import Settings
@@ -26,6 +28,7 @@ class Engine:
         store: Store,
         lexical: LexicalIndex,
         manifest: Manifest,
+        generator: Generator | None = None,
     ):
         self.settings = settings
         self.embedder = embedder
@@ -46,6 +49,27 @@ class Engine:
             fusion=settings.fusion,
             reranker=reranker,
         )
+        self._generator: Generator | None = generator
+        self.answerer = Answerer(
+            self.retriever, self.generator, AnswerSettings(mode=settings.answer_mode)
+        )
+
+    def generator(self) -> Generator:
+        """The answer model, built (not loaded) on first use and then reused."""
+        if self._generator is None:
+            s = self.settings
+            if s.llm_url:
+                self._generator = OpenAIGenerator(s.llm_url, s.llm_name, s.llm_key, n_ctx=s.ctx)
+            elif s.llm == "fake":
+                self._generator = ScriptedGenerator("The documents say so [1].", n_ctx=s.ctx)
+            else:
+                self._generator = LlamaGenerator(s.llm_model, n_ctx=s.ctx, threads=s.threads)
+        return self._generator
+
+    def ask(self, question: str, history=(), mode: str | None = None, filters=None) -> AnswerStream:
+        """Start answering `question`; iterate the result for text, then read `.answer`."""
+        self.ingestor.check_index()
+        return self.answerer.stream(question, history, mode=mode, filters=filters)
 
     def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
         return self.ingestor.ingest(paths, progress)

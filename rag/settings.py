@@ -22,6 +22,12 @@ ENV_DOC = {
     "QUIRE_THREADS": ("all cores", "CPU threads for the embedder"),
     "QUIRE_FUSION": ("convex", "how dense and keyword results merge: 'convex' or 'rrf'"),
     "QUIRE_RERANK_MODEL": ("none", "path to a local cross-encoder folder; reranks the top 30"),
+    "QUIRE_LLM_URL": ("none", "an OpenAI-compatible server (llama.cpp server, Ollama, vLLM)"),
+    "QUIRE_LLM_NAME": ("none", "the model name to send to that server"),
+    "QUIRE_LLM_KEY": ("none", "an API key for that server, if it wants one"),
+    "QUIRE_LLM": ("local", "'local' (GGUF in process), 'fake' (scripted, for tests)"),
+    "QUIRE_CTX": ("2048", "context size in tokens for the answer model"),
+    "QUIRE_ANSWER_MODE": ("llm", "'llm' or 'quotes' (no model: best supporting sentences)"),
 }
 
 
@@ -40,6 +46,12 @@ class Settings:
     threads: int | None = None
     fusion: str = "convex"
     rerank_model: Path | None = None
+    llm: str = "local"
+    llm_url: str = ""
+    llm_name: str = ""
+    llm_key: str = ""
+    ctx: int = 2048
+    answer_mode: str = "llm"
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -50,6 +62,14 @@ class Settings:
             raise SettingsError("QUIRE_CHUNK_OVERLAP must be >= 0 and under half the chunk size")
         if self.fusion not in ("rrf", "convex"):
             raise SettingsError(f"QUIRE_FUSION must be 'rrf' or 'convex', not {self.fusion!r}")
+        if self.llm not in ("local", "fake"):
+            raise SettingsError(f"QUIRE_LLM must be 'local' or 'fake', not {self.llm!r}")
+        if self.answer_mode not in ("llm", "quotes"):
+            raise SettingsError(
+                f"QUIRE_ANSWER_MODE must be 'llm' or 'quotes', not {self.answer_mode!r}"
+            )
+        if self.ctx < 512:
+            raise SettingsError("QUIRE_CTX must be at least 512")
         if self.embed_batch < 1 or self.max_file_mb <= 0:
             raise SettingsError("QUIRE_EMBED_BATCH and QUIRE_MAX_FILE_MB must be positive")
 
@@ -70,6 +90,12 @@ class Settings:
             threads=_number(env, "QUIRE_THREADS", None, int),
             fusion=env.get("QUIRE_FUSION", "convex").strip().lower(),
             rerank_model=_path(env, "QUIRE_RERANK_MODEL"),
+            llm=env.get("QUIRE_LLM", "local").strip().lower(),
+            llm_url=env.get("QUIRE_LLM_URL", "").strip(),
+            llm_name=env.get("QUIRE_LLM_NAME", "").strip(),
+            llm_key=env.get("QUIRE_LLM_KEY", "").strip(),
+            ctx=_number(env, "QUIRE_CTX", 2048, int),
+            answer_mode=env.get("QUIRE_ANSWER_MODE", "llm").strip().lower(),
         )
 
     @property

@@ -29,7 +29,7 @@ def make_engine(settings):
 
     built = []
 
-    def make(embedder=None, store=None, **overrides) -> Engine:
+    def make(embedder=None, store=None, generator=None, **overrides) -> Engine:
         s = Settings(**{**settings.__dict__, **overrides})
         s.home.mkdir(parents=True, exist_ok=True)
         engine = Engine(
@@ -38,6 +38,7 @@ def make_engine(settings):
             store or MemoryStore(),
             LexicalIndex(s.lexical_path),
             Manifest(s.manifest_path),
+            generator=generator,
         )
         built.append(engine)
         return engine

@@ -1,0 +1,287 @@
+"""Questions in, cited answers out: retrieve, refuse or pack excerpts, generate, check citations."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from rag.citations import Citation, best_quote, check
+from rag.generate import Generator, Message, prompt_tokens
+from rag.prompts import render
+from rag.retrieve import Filters, Hit, Retriever
+from rag.types import Chunk
+
+MODES = ("llm", "quotes")
+_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+_PARTIAL = re.compile(r"\[[\d,;\s]{0,15}")
+
+
+@dataclass
+class Answer:
+    """The result of `ask`: text with checked `[n]` markers and what backs it."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    hits: list[Hit]  # what retrieval found, best first
+    excerpts: list[Chunk]  # what the model was shown, numbered from 1
+    refused: bool
+    mode: str
+    standalone_question: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """How answers are made; defaults chosen by the measurements in BENCHMARKS.md."""
+
+    mode: str = "llm"
+    k: int = 6  # hits retrieved; as many as fit the budget are shown to the model
+    prompt_tokens: int = 560  # budget for the whole prompt: time to first token grows with it
+    answer_tokens: int = 160
+    min_relevance: float = 0.3  # best dense cosine below this: refuse without calling the model
+
+
+class MarkerFilter:
+    """Drops `[n]` markers that point to no excerpt while text streams, so an invented
+    marker never reaches the user, even for a moment."""
+
+    def __init__(self, n_excerpts: int) -> None:
+        self.n = n_excerpts
+        self.buf = ""
+
+    def feed(self, text: str) -> str:
+        self.buf += text
+        out = []
+        while self.buf:
+            i = self.buf.find("[")
+            if i == -1:
+                out.append(self.buf)
+                self.buf = ""
+                break
+            out.append(self.buf[:i])
+            rest = self.buf[i:]
+            m = _MARKER.match(rest)
+            if m:
+                good = [
+                    n for n in map(int, re.split(r"\s*[,;]\s*", m.group(1))) if 1 <= n <= self.n
+                ]
+                out.append("".join(f"[{n}]" for n in good))
+                self.buf = rest[m.end() :]
+            elif _PARTIAL.fullmatch(rest):
+                self.buf = rest  # could still become a marker: wait for more text
+                break
+            else:
+                out.append("[")
+                self.buf = rest[1:]
+        return "".join(out)
+
+    def flush(self) -> str:
+        rest, self.buf = self.buf, ""
+        return "" if _PARTIAL.fullmatch(rest) else rest
+
+
+class AnswerStream:
+    """Iterate for the answer's text as it is generated; `.answer` is set when it ends."""
+
+    def __init__(self, tokens: Iterator[str], finish: Callable[[], Answer]) -> None:
+        self._tokens = tokens
+        self._finish = finish
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._tokens
+        self.answer = self._finish()
+
+    def result(self) -> Answer:
+        """Consume the stream (if not yet done) and return the answer."""
+        if self.answer is None:
+            for _ in self:
+                pass
+        return self.answer
+
+
+class Answerer:
+    """Answers questions from a retriever and (in llm mode) a generator."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Callable[[], Generator],
+        settings: AnswerSettings = AnswerSettings(),
+    ) -> None:
+        self.retriever = retriever
+        self._generator = generator  # a factory: the model loads only when first needed
+        self.settings = settings
+
+    @property
+    def generator(self) -> Generator:
+        return self._generator()
+
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), **kw) -> Answer:
+        return self.stream(question, history, **kw).result()
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[tuple[str, str]] = (),
+        mode: str | None = None,
+        filters: Filters | None = None,
+    ) -> AnswerStream:
+        """Start answering; `history` is the earlier (question, answer) pairs of the chat."""
+        s = self.settings
+        mode = mode or s.mode
+        if mode not in MODES:
+            from rag.errors import QuireError
+
+            raise QuireError(f"unknown answer mode {mode!r}: use llm or quotes")
+        t0 = time.perf_counter()
+        standalone = self.standalone(question, history, mode)
+        hits = self.retriever.search(standalone, s.k, filters)
+        timings = {"retrieval_ms": (time.perf_counter() - t0) * 1000}
+        relevance = max((h.dense or 0.0 for h in hits), default=0.0)
+        timings["relevance"] = relevance
+        if not hits or relevance < s.min_relevance:
+            return self._refusal(question, standalone, hits, mode, timings, t0)
+        if mode == "quotes":
+            return self._quotes(question, standalone, hits, timings, t0)
+        return self._generate(question, standalone, hits, timings, t0)
+
+    # --- pieces -------------------------------------------------------------------------
+
+    def standalone(self, question: str, history: Sequence[tuple[str, str]], mode: str) -> str:
+        """The question rewritten to stand alone; the first question of a chat is kept."""
+        if not history:
+            return question
+        if mode == "quotes":  # no model: carry the previous question's words along
+            return f"{history[-1][0]} {question}"
+        lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
+        prompt = render("rewrite", history="\n".join(lines), question=question)
+        out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 48))
+        out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
+        return out if len(out) >= 3 else question
+
+    def pack(self, question: str, hits: Sequence[Hit]) -> tuple[list[Message], list[Chunk]]:
+        """Messages with as many excerpts as fit the token budget, best first."""
+        gen, s = self.generator, self.settings
+        system = {"role": "system", "content": render("system")}
+
+        def messages(blocks: list[str]) -> list[Message]:
+            user = render("answer", excerpts="\n\n".join(blocks), question=question)
+            return [system, {"role": "user", "content": user}]
+
+        budget = min(s.prompt_tokens, gen.context_size - s.answer_tokens)
+        blocks: list[str] = []
+        shown: list[Chunk] = []
+        for hit in hits:
+            chunk = hit.chunk
+            block = _excerpt_block(len(shown) + 1, chunk)
+            if prompt_tokens(gen, messages([*blocks, block])) <= budget:
+                blocks.append(block)
+                shown.append(chunk)
+                continue
+            trimmed = _trim_to_fit(
+                chunk,
+                lambda c: (
+                    prompt_tokens(gen, messages([*blocks, _excerpt_block(len(shown) + 1, c)]))
+                    <= budget
+                ),
+            )
+            if trimmed is not None:
+                blocks.append(_excerpt_block(len(shown) + 1, trimmed))
+                shown.append(trimmed)
+            break
+        return messages(blocks), shown
+
+    def _generate(self, question, standalone, hits, timings, t0) -> AnswerStream:
+        s = self.settings
+        msgs, shown = self.pack(standalone, hits)
+        timings["prompt_tokens"] = prompt_tokens(self.generator, msgs)
+        raw: list[str] = []
+        filt = MarkerFilter(len(shown))
+
+        def tokens() -> Iterator[str]:
+            start = time.perf_counter()
+            n = 0
+            for piece in self.generator.stream(msgs, s.answer_tokens):
+                if n == 0:
+                    timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+                n += 1
+                raw.append(piece)
+                out = filt.feed(piece)
+                if out:
+                    yield out
+            tail = filt.flush()
+            if tail:
+                yield tail
+            gen_s = time.perf_counter() - start
+            timings["generated_tokens"] = n
+            timings["tokens_per_second"] = n / gen_s if gen_s > 0 else 0.0
+
+        def finish() -> Answer:
+            text, citations = check("".join(raw), shown)
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            return Answer(
+                question, text, citations, list(hits), shown, False, "llm", standalone, timings
+            )
+
+        return AnswerStream(tokens(), finish)
+
+    def _quotes(self, question, standalone, hits, timings, t0) -> AnswerStream:
+        """No model: the sentences of the top excerpts that best match the question."""
+        shown = [h.chunk for h in hits[:3]]
+        quotes = [(best_quote(standalone, c), n) for n, c in enumerate(shown, start=1)]
+        top = max((q[0][2] for q in quotes), default=0.0)
+        lines = [  # the best excerpt's sentence; others only if they match as well
+            f"{shown[n - 1].text[a:b]} [{n}]"
+            for (a, b, score), n in quotes
+            if score > 0 and (n == 1 or score >= max(top, 0.5))
+        ]
+        raw = "\n".join(lines)
+        timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+
+        def finish() -> Answer:
+            text, citations = check(raw, shown)
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            return Answer(
+                question, text, citations, list(hits), shown, False, "quotes", standalone, timings
+            )
+
+        return AnswerStream(iter([raw] if raw else []), finish)
+
+    def _refusal(self, question, standalone, hits, mode, timings, t0) -> AnswerStream:
+        text = render("refusal", question=question)
+        timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+
+        def finish() -> Answer:
+            timings["total_ms"] = (time.perf_counter() - t0) * 1000
+            return Answer(question, text, [], list(hits), [], True, mode, standalone, timings)
+
+        return AnswerStream(iter([text]), finish)
+
+
+def _excerpt_block(n: int, chunk: Chunk) -> str:
+    where = []
+    if chunk.page is not None:
+        where.append(f' page="{chunk.page}"')
+    if chunk.heading:
+        where.append(f' section="{" > ".join(chunk.heading)}"')
+    name = chunk.source.rsplit("/", 1)[-1]
+    return render("excerpt", n=n, source=name, location="".join(where), text=chunk.text)
+
+
+def _trim_to_fit(chunk: Chunk, fits: Callable[[Chunk], bool]) -> Chunk | None:
+    """The longest run of whole leading sentences of `chunk` that fits, or None."""
+    from dataclasses import replace
+
+    from rag.citations import sentences
+
+    spans = sentences(chunk.text)
+    for k in range(len(spans) - 1, 0, -1):
+        end = spans[k - 1][1]
+        part = replace(chunk, text=chunk.text[:end], end=chunk.start + end)  # same id
+        if fits(part):
+            return part
+    return None

