@@ -88,24 +88,31 @@ def _citation(n: int, chunk: Chunk, claim: str, inferred: bool = False) -> Citat
 def check(answer: str, excerpts: Sequence[Chunk], min_support: float = 0.3):
     """(answer with only valid markers, citations in order of first use).
 
-    Excerpts are numbered from 1. If the model cited nothing valid, the excerpts that best
-    support its sentences (at least `min_support` word overlap) are listed, `inferred=True`.
+    Excerpts are numbered from 1. A marker is kept only if its excerpt has a sentence sharing
+    at least `min_support` of the cited sentence's content words. If the model cited nothing
+    valid, the excerpts that best support its sentences (by the same measure) are listed,
+    `inferred=True`.
     """
     valid = range(1, len(excerpts) + 1)
     cited: dict[int, str] = {}  # n -> the answer sentence that first cited it
     spans = sentences(answer)
 
     def keep(m: re.Match) -> str:
+        claim = next((answer[a:b] for a, b in spans if a <= m.start() < b), answer)
+        claim = _MARKER.sub("", claim)  # the marker digits are not words of the claim
         numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
-        good = [n for n in numbers if n in valid]
+        # Kept only if the excerpt exists and really shares the sentence's words.
+        good = [
+            n
+            for n in dict.fromkeys(numbers)
+            if n in valid and best_quote(claim, excerpts[n - 1])[2] >= min_support
+        ]
         if not good:
             return ""
-        claim = next((answer[a:b] for a, b in spans if a <= m.start() < b), answer)
         for n in good:
             cited.setdefault(n, claim)
-        return m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())] + "".join(
-            f"[{n}]" for n in good
-        )
+        lead = m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())]
+        return lead + "".join(f"[{n}]" for n in good)
 
     clean = _MARKER.sub(keep, answer)
     clean = re.sub(r"[ \t]+([.,;:!?])", r"\1", clean).strip()

@@ -38,8 +38,18 @@ def test_invented_markers_never_reach_the_user():
         "Frogs whistle [9]. Bread needs a starter [2][0] and time [1, 7].", [FROG, BREAD]
     )
     assert "[9]" not in text and "[0]" not in text and "7" not in text
-    assert text == "Frogs whistle. Bread needs a starter [2] and time [1]."
-    assert [c.n for c in cites] == [2, 1]
+    # [1] points to the frog excerpt, which shares no word with the sentence: not support.
+    assert text == "Frogs whistle. Bread needs a starter [2] and time."
+    assert [c.n for c in cites] == [2]
+
+
+def test_a_real_marker_on_an_unsupported_sentence_is_dropped():
+    text, cites = check(
+        "Bread needs a starter [1]. The frog belly is translucent [1].", [FROG, BREAD]
+    )
+    assert text == "Bread needs a starter. The frog belly is translucent [1]."
+    quote = "Its belly is translucent, so its heart is visible."
+    assert [(c.n, c.quote) for c in cites] == [(1, quote)]
 
 
 def test_no_citation_lists_supporting_excerpts_as_inferred():
