@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.citations import Citation, best_quote, check
+from rag.citations import Citation, check, overlap, sentences
 from rag.generate import Generator, Message, prompt_tokens
 from rag.prompts import render
 from rag.retrieve import Filters, Hit, Retriever
@@ -236,14 +236,22 @@ class Answerer:
 
     def _quotes(self, question, standalone, hits, timings, t0) -> AnswerStream:
         """No model: the sentences of the top excerpts that best match the question."""
-        shown = [h.chunk for h in hits[:3]]
-        quotes = [(best_quote(standalone, c), n) for n, c in enumerate(shown, start=1)]
-        top = max((q[0][2] for q in quotes), default=0.0)
-        lines = [  # the best excerpt's sentence; others only if they match as well
-            f"{shown[n - 1].text[a:b]} [{n}]"
-            for (a, b, score), n in quotes
-            if score > 0 and (n == 1 or score >= max(top, 0.5))
-        ]
+        shown = [h.chunk for h in hits[:5]]
+        # Every sentence of the top excerpts, scored by the question's words found in it;
+        # ties go to the better-ranked excerpt. The best one is the answer; a second from
+        # another excerpt joins only if it matches at least as well.
+        scored = []
+        for n, chunk in enumerate(shown, start=1):
+            for a, b in sentences(chunk.text):
+                scored.append((overlap(standalone, chunk.text[a:b]), -n, a, b))
+        scored.sort(reverse=True)
+        lines, used = [], set()
+        for score, neg_n, a, b in scored[:2]:
+            n = -neg_n
+            if score <= 0 or n in used or (lines and score < scored[0][0]):
+                continue
+            used.add(n)
+            lines.append(f"{shown[n - 1].text[a:b]} [{n}]")
         raw = "\n".join(lines)
         timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
 
@@ -280,8 +288,6 @@ def _excerpt_block(n: int, chunk: Chunk) -> str:
 def _trim_to_fit(chunk: Chunk, fits: Callable[[Chunk], bool]) -> Chunk | None:
     """The longest run of whole leading sentences of `chunk` that fits, or None."""
     from dataclasses import replace
-
-    from rag.citations import sentences
 
     spans = sentences(chunk.text)
     for k in range(len(spans) - 1, 0, -1):
