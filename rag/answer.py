@@ -237,13 +237,21 @@ class Answerer:
     def _quotes(self, question, standalone, hits, timings, t0) -> AnswerStream:
         """No model: the sentences of the top excerpts that best match the question."""
         shown = [h.chunk for h in hits[:5]]
-        # Every sentence of the top excerpts, scored by the question's words found in it;
-        # ties go to the better-ranked excerpt. The best one is the answer; a second from
-        # another excerpt joins only if it matches at least as well.
+        prior = [h.score for h in hits[:5]]
+        # Every sentence of the top excerpts, scored by the share of the question's words it
+        # has, plus its embedding's cosine to the question's (one batch), plus half its
+        # excerpt's retrieval score; ties go to the better-ranked excerpt. The best sentence
+        # is the answer; a second one from another excerpt joins only if it scores as well.
+        # (Three variants were compared on SQuAD: words only 0.775 citation precision, + cosine
+        # 0.853, + retrieval score 0.870; see BENCHMARKS.md.)
+        spans = [(n, a, b) for n, c in enumerate(shown, start=1) for a, b in sentences(c.text)]
+        texts = [shown[n - 1].text[a:b] for n, a, b in spans]
+        vectors = self.retriever.embedder.embed([standalone, *texts]) if texts else [[]]
+        q = vectors[0]
         scored = []
-        for n, chunk in enumerate(shown, start=1):
-            for a, b in sentences(chunk.text):
-                scored.append((overlap(standalone, chunk.text[a:b]), -n, a, b))
+        for (n, a, b), text, v in zip(spans, texts, vectors[1:]):
+            cosine = sum(x * y for x, y in zip(q, v))
+            scored.append((overlap(standalone, text) + cosine + 0.5 * prior[n - 1], -n, a, b))
         scored.sort(reverse=True)
         lines, used = [], set()
         for score, neg_n, a, b in scored[:2]:
