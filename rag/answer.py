@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.citations import Citation, check, overlap, sentences
+from rag.citations import Citation, best_quote, check, overlap, sentences
 from rag.generate import Generator, Message, prompt_tokens
 from rag.prompts import render
 from rag.retrieve import Filters, Hit, Retriever
@@ -47,42 +47,61 @@ class AnswerSettings:
 
 
 class MarkerFilter:
-    """Drops `[n]` markers that point to no excerpt while text streams, so an invented
-    marker never reaches the user, even for a moment."""
+    """Drops `[n]` markers while text streams, so an invented marker never reaches the user,
+    even for a moment: a marker must name an excerpt and, when the excerpts are given, that
+    excerpt must support the sentence so far (the test `citations.check` applies at the end)."""
 
-    def __init__(self, n_excerpts: int) -> None:
+    def __init__(self, n_excerpts: int, excerpts: Sequence[Chunk] | None = None) -> None:
         self.n = n_excerpts
+        self.excerpts = excerpts
         self.buf = ""
+        self.said = ""  # what has been let through: the sentence a marker belongs to
+
+    def _supported(self, n: int) -> bool:
+        if not 1 <= n <= self.n:
+            return False
+        if self.excerpts is None:
+            return True
+        spans = sentences(self.said)
+        claim = _MARKER.sub("", self.said[spans[-1][0] :]) if spans else ""
+        return best_quote(claim, self.excerpts[n - 1])[2] >= 0.3
 
     def feed(self, text: str) -> str:
         self.buf += text
-        out = []
+        out: list[str] = []
+
+        def say(piece: str) -> None:
+            out.append(piece)
+            self.said += piece
+
         while self.buf:
             i = self.buf.find("[")
             if i == -1:
-                out.append(self.buf)
+                say(self.buf)
                 self.buf = ""
                 break
-            out.append(self.buf[:i])
+            head = self.buf[:i]
+            text_part = head.rstrip(" ")
+            space = head[len(text_part) :]  # goes out only with a kept marker
+            say(text_part)
             rest = self.buf[i:]
             m = _MARKER.match(rest)
             if m:
-                good = [
-                    n for n in map(int, re.split(r"\s*[,;]\s*", m.group(1))) if 1 <= n <= self.n
-                ]
-                out.append("".join(f"[{n}]" for n in good))
+                numbers = dict.fromkeys(map(int, re.split(r"\s*[,;]\s*", m.group(1))))
+                kept = "".join(f"[{n}]" for n in numbers if self._supported(n))
+                say(space + kept if kept else "")
                 self.buf = rest[m.end() :]
             elif _PARTIAL.fullmatch(rest):
-                self.buf = rest  # could still become a marker: wait for more text
+                self.buf = space + rest  # could still become a marker: wait for more text
                 break
             else:
-                out.append("[")
+                say(space + "[")
                 self.buf = rest[1:]
         return "".join(out)
 
     def flush(self) -> str:
         rest, self.buf = self.buf, ""
-        return "" if _PARTIAL.fullmatch(rest) else rest
+        return "" if _PARTIAL.fullmatch(rest.lstrip(" ")) else rest
 
 
 class AnswerStream:
@@ -202,7 +221,7 @@ class Answerer:
         msgs, shown = self.pack(standalone, hits)
         timings["prompt_tokens"] = prompt_tokens(self.generator, msgs)
         raw: list[str] = []
-        filt = MarkerFilter(len(shown))
+        filt = MarkerFilter(len(shown), shown)
 
         def tokens() -> Iterator[str]:
             start = time.perf_counter()
