@@ -62,14 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("search", help="find the passages that match a query")
     c.add_argument("query")
     c.add_argument("-k", type=int, default=10, help="how many hits (default 10)")
-    c.add_argument("--path", help="only files under this folder or matching this glob")
-    c.add_argument(
-        "--type",
-        action="append",
-        default=[],
-        metavar="TYPE",
-        help="only this file type (md, txt, pdf, py); may be repeated",
-    )
+    _filter_arguments(c)
     c.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
     c.add_argument("--json", action="store_true", help="print the hits as JSON on stdout")
     c.set_defaults(func=_search)
@@ -84,14 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("question")
     c.add_argument("--mode", choices=["llm", "quotes"], help="llm (default) or quotes (no model)")
     c.add_argument("--model", help="a GGUF file to answer with (default: bundled SmolLM2)")
-    c.add_argument("--path", help="only files under this folder or matching this glob")
-    c.add_argument(
-        "--type",
-        action="append",
-        default=[],
-        metavar="TYPE",
-        help="only this file type (md, txt, pdf, py); may be repeated",
-    )
+    _filter_arguments(c)
     c.add_argument(
         "--json",
         action="store_true",
@@ -131,6 +117,17 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     b.set_defaults(func=_bench_answers)
     return p
+
+
+def _filter_arguments(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--path", help="only files under this folder or matching this glob")
+    c.add_argument(
+        "--type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="only this file type (md, txt, pdf, py); may be repeated",
+    )
 
 
 def _engine():
