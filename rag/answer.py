@@ -221,6 +221,7 @@ class Answerer:
         msgs, shown = self.pack(standalone, hits)
         timings["prompt_tokens"] = prompt_tokens(self.generator, msgs)
         raw: list[str] = []
+        released = [0]  # how much of the raw text has gone to the user
         filt = MarkerFilter(len(shown), shown)
 
         def tokens() -> Iterator[str]:
@@ -231,10 +232,27 @@ class Answerer:
                     timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
                 n += 1
                 raw.append(piece)
-                out = filt.feed(piece)
-                if out:
-                    yield out
-            tail = filt.flush()
+                text = "".join(raw)
+                label = _LEAD_LABEL.match(text)
+                if label and released[0] == 0:  # "Excerpt 1:" echoed before the answer
+                    text = text[label.end() :]
+                    raw[:] = [text]
+                cut = degenerate_at(text)
+                if cut is not None:  # small models loop or echo the prompt: stop there
+                    raw[:] = [text[:cut]]
+                    break
+                safe = safe_length(text)  # hold back what may turn out to be a repeat
+                if safe > released[0]:
+                    out = filt.feed(text[released[0] : safe])
+                    released[0] = safe
+                    if out:
+                        yield out
+            text = "".join(raw)
+            cut = degenerate_at(text, final=True)  # the last sentence is complete now
+            if cut is not None:
+                text = text[:cut]
+                raw[:] = [text]
+            tail = filt.feed(text[released[0] :]) + filt.flush()
             if tail:
                 yield tail
             end = time.perf_counter()
@@ -300,6 +318,49 @@ class Answerer:
             return Answer(question, text, [], list(hits), [], True, mode, standalone, timings)
 
         return AnswerStream(iter([text]), finish)
+
+
+_ECHO = re.compile(r"\n\s*(Excerpt \d|<excerpt|Question:|Excerpts:)", re.IGNORECASE)
+
+
+def degenerate_at(text: str, final: bool = False) -> int | None:
+    """Where a generated answer stops being an answer: the start of a sentence that repeats
+    an earlier one, or of an echo of the prompt's own layout; None if nowhere. Unless
+    `final`, the last sentence is taken to be still growing."""
+    m = _ECHO.search(text)
+    limit = m.start() if m else None
+    seen = set()
+    spans = sentences(text)
+    for a, b in spans if final else spans[:-1]:
+        if limit is not None and a >= limit:
+            break
+        key = " ".join(text[a:b].lower().split())
+        if key in seen:
+            return a
+        seen.add(key)
+    return limit
+
+
+_ECHO_STARTS = ("excerpt", "<excerpt", "question:")
+_LEAD_LABEL = re.compile(r"\s*(?:excerpt\s*\d+|answer)\s*:\s+", re.IGNORECASE)
+
+
+def safe_length(text: str) -> int:
+    """How much of a growing answer can be shown now: all but a sentence in progress that
+    so far matches an earlier one, and a new line that may be the start of a prompt echo."""
+    spans = sentences(text)
+    safe = len(text)
+    if len(spans) > 1:
+        a = spans[-1][0]
+        growing = " ".join(text[a:].lower().split())
+        earlier = [" ".join(text[x:y].lower().split()) for x, y in spans[:-1]]
+        if growing and any(e.startswith(growing) for e in earlier):
+            safe = a
+    nl = text.rfind("\n")
+    line = text[nl + 1 :].lstrip().lower()
+    if line and any(p.startswith(line) or line.startswith(p) for p in _ECHO_STARTS):
+        safe = min(safe, max(nl, 0))
+    return safe
 
 
 def _excerpt_block(n: int, chunk: Chunk) -> str:

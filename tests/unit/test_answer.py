@@ -135,3 +135,44 @@ def test_marker_filter_checks_support_sentence_by_sentence():
     f = MarkerFilter(1, [frog])
     out = f.feed("A translucent belly [1]. Bread rises [1].") + f.flush()
     assert out == "A translucent belly [1]. Bread rises."
+
+
+def test_a_looping_model_is_stopped_at_the_first_repeat(library):
+    engine, gen, _ = library
+    gen.reply = ("The glass frog has a translucent belly [1]. " * 6).strip()
+    streamed, answer = ask(engine, "Which frog has a translucent belly?")
+    assert answer.text == "The glass frog has a translucent belly [1]."
+    assert len(gen.calls) == 1
+
+
+def test_degenerate_at_finds_repeats_and_prompt_echoes():
+    from rag.answer import degenerate_at
+
+    assert degenerate_at("One. Two. One. Three") == 10
+    assert degenerate_at("Fine answer.\nExcerpt 2:\nmore") == 12
+    assert degenerate_at("A good answer. Still going") is None
+
+
+def test_a_repeat_is_held_back_not_streamed(library):
+    engine, gen, _ = library
+    gen.reply = (
+        "The glass frog has a translucent belly [1]. The glass frog has a translucent belly [1]."
+    )
+    streamed, answer = ask(engine, "Which frog has a translucent belly?")
+    assert streamed.strip() == "The glass frog has a translucent belly [1]."
+    assert answer.text == streamed.strip()
+
+
+def test_safe_length_holds_possible_repeats_and_echoes():
+    from rag.answer import safe_length
+
+    assert safe_length("One two. One t") == len("One two. ")
+    assert safe_length("One two. Three") == len("One two. Three")
+    assert safe_length("Answer.\nExc") == len("Answer.")
+
+
+def test_an_echoed_excerpt_label_is_dropped(library):
+    engine, gen, _ = library
+    gen.reply = "Excerpt 1:\nThe glass frog has a translucent belly [1]."
+    streamed, answer = ask(engine, "Which frog has a translucent belly?")
+    assert streamed.strip() == answer.text == "The glass frog has a translucent belly [1]."
