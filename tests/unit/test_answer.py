@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import AnswerSettings, MarkerFilter
+from rag.answer import AnswerSettings
 from rag.generate import ScriptedGenerator, prompt_tokens
+from rag.guard import MarkerFilter
 from tests.helpers import write
 
 
@@ -146,7 +147,7 @@ def test_a_looping_model_is_stopped_at_the_first_repeat(library):
 
 
 def test_degenerate_at_finds_repeats_and_prompt_echoes():
-    from rag.answer import degenerate_at
+    from rag.guard import degenerate_at
 
     assert degenerate_at("One. Two. One. Three") == 10
     assert degenerate_at("Fine answer.\nExcerpt 2:\nmore") == 12
@@ -164,7 +165,7 @@ def test_a_repeat_is_held_back_not_streamed(library):
 
 
 def test_safe_length_holds_possible_repeats_and_echoes():
-    from rag.answer import safe_length
+    from rag.guard import safe_length
 
     assert safe_length("One two. One t") == len("One two. ")
     assert safe_length("One two. Three") == len("One two. Three")
