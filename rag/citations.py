@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from rag.lexical import query_terms
 from rag.types import Chunk
 
-_MARKER = re.compile(r"\s?\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
+MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")  # [1], [2, 3], [4;5]
+_MARKER = re.compile(r"\s?" + MARKER.pattern)  # with the space before it
+MIN_SUPPORT = 0.3  # share of a sentence's content words its cited excerpt must contain
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n\s*\n|\n(?=\s*[-*#\d])")
 
 
@@ -85,7 +87,17 @@ def _citation(n: int, chunk: Chunk, claim: str, inferred: bool = False) -> Citat
     )
 
 
-def check(answer: str, excerpts: Sequence[Chunk], min_support: float = 0.3):
+def marker_numbers(m: re.Match) -> list[int]:
+    """The distinct excerpt numbers of a matched marker, in order."""
+    return list(dict.fromkeys(int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))))
+
+
+def supports(claim: str, chunk: Chunk, min_support: float = MIN_SUPPORT) -> bool:
+    """Whether some sentence of `chunk` has enough of the claim's words (markers ignored)."""
+    return best_quote(MARKER.sub("", claim), chunk)[2] >= min_support
+
+
+def check(answer: str, excerpts: Sequence[Chunk], min_support: float = MIN_SUPPORT):
     """(answer with only valid markers, citations in order of first use).
 
     Excerpts are numbered from 1. A marker is kept only if its excerpt has a sentence sharing
@@ -99,13 +111,12 @@ def check(answer: str, excerpts: Sequence[Chunk], min_support: float = 0.3):
 
     def keep(m: re.Match) -> str:
         claim = next((answer[a:b] for a, b in spans if a <= m.start() < b), answer)
-        claim = _MARKER.sub("", claim)  # the marker digits are not words of the claim
-        numbers = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        claim = MARKER.sub("", claim)  # the marker digits are not words of the claim
         # Kept only if the excerpt exists and really shares the sentence's words.
         good = [
             n
-            for n in dict.fromkeys(numbers)
-            if n in valid and best_quote(claim, excerpts[n - 1])[2] >= min_support
+            for n in marker_numbers(m)
+            if n in valid and supports(claim, excerpts[n - 1], min_support)
         ]
         if not good:
             return ""

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.citations import best_quote, sentences
+from rag.citations import MARKER, marker_numbers, sentences, supports
 from rag.types import Chunk
 
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _PARTIAL = re.compile(r"\[[\d,;\s]{0,15}")
 
 
@@ -29,8 +28,8 @@ class MarkerFilter:
         if self.excerpts is None:
             return True
         spans = sentences(self.said)
-        claim = _MARKER.sub("", self.said[spans[-1][0] :]) if spans else ""
-        return best_quote(claim, self.excerpts[n - 1])[2] >= 0.3
+        claim = self.said[spans[-1][0] :] if spans else ""
+        return supports(claim, self.excerpts[n - 1])
 
     def feed(self, text: str) -> str:
         self.buf += text
@@ -51,10 +50,9 @@ class MarkerFilter:
             space = head[len(text_part) :]  # goes out only with a kept marker
             say(text_part)
             rest = self.buf[i:]
-            m = _MARKER.match(rest)
+            m = MARKER.match(rest)
             if m:
-                numbers = dict.fromkeys(map(int, re.split(r"\s*[,;]\s*", m.group(1))))
-                kept = "".join(f"[{n}]" for n in numbers if self._supported(n))
+                kept = "".join(f"[{n}]" for n in marker_numbers(m) if self._supported(n))
                 say(space + kept if kept else "")
                 self.buf = rest[m.end() :]
             elif _PARTIAL.fullmatch(rest):
