@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.citations import Citation, check, overlap, sentences
+from rag.errors import QuireError
 from rag.generate import Generator, Message, prompt_tokens
 from rag.guard import LEAD_LABEL, MarkerFilter, degenerate_at, safe_length
 from rag.prompts import render
@@ -95,8 +96,6 @@ class Answerer:
         s = self.settings
         mode = mode or s.mode
         if mode not in MODES:
-            from rag.errors import QuireError
-
             raise QuireError(f"unknown answer mode {mode!r}: use llm or quotes")
         t0 = time.perf_counter()
         standalone = self.standalone(question, history, mode)

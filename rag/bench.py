@@ -92,7 +92,7 @@ def score_runs(runs: dict[str, list[str]], qrels: dict) -> dict[str, float]:
     }
 
 
-def _percentile(values: list[float], p: float) -> float:
+def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
     values = sorted(values)
@@ -197,7 +197,7 @@ def _evaluate(engine, qids, queries, qrels, doc_of, depth) -> dict:
         metrics = {k: round(v, 4) for k, v in metrics.items()}
         if name in latency:
             metrics["latency_ms_p50"] = round(statistics.median(latency[name]), 1)
-            metrics["latency_ms_p95"] = round(_percentile(latency[name], 95), 1)
+            metrics["latency_ms_p95"] = round(percentile(latency[name], 95), 1)
         out["modes"][name] = metrics
     return out
 

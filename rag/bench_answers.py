@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from rag.bench import _percentile, read_beir, write_corpus
+from rag.bench import percentile, read_beir, write_corpus
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -139,7 +139,7 @@ def _measure(engine, queries, corpus, inside, outside, doc_of, llm_questions, lo
 
 
 def _quality(engine, queries, corpus, sample, doc_of, mode) -> dict:
-    contained, f1s, cited, precise, refused, ttft, tps, ptoks = [], [], [], [], 0, [], [], []
+    contained, f1s, precise, refused, ttft, tps, ptoks = [], [], [], 0, [], [], []
     for a in sample:
         answer = engine.answerer.ask(queries[a["_id"]], mode=mode)
         if answer.refused:
@@ -150,7 +150,6 @@ def _quality(engine, queries, corpus, sample, doc_of, mode) -> dict:
         for c in answer.citations:
             gold_doc = doc_of.get(c.source) == a["corpus-id"]
             has_answer = contains(corpus_text(engine, c), golds)
-            cited.append(1)
             precise.append(gold_doc or has_answer)
         if "first_token_ms" in answer.timings and not answer.refused:
             ttft.append(answer.timings["first_token_ms"])
@@ -163,11 +162,11 @@ def _quality(engine, queries, corpus, sample, doc_of, mode) -> dict:
         "questions": len(sample),
         "answer_containment": round(sum(contained) / n, 4),
         "token_f1": round(sum(f1s) / n, 4),
-        "citations": len(cited),
+        "citations": len(precise),
         "citation_precision": round(sum(precise) / len(precise), 4) if precise else None,
         "refused": refused,
         "first_token_ms_p50": round(statistics.median(ttft), 1) if ttft else None,
-        "first_token_ms_p95": round(_percentile(ttft, 95), 1) if ttft else None,
+        "first_token_ms_p95": round(percentile(ttft, 95), 1) if ttft else None,
     }
     if tps:
         out["tokens_per_second_median"] = round(statistics.median(tps), 1)

@@ -9,27 +9,6 @@ from pathlib import Path
 
 from rag.errors import SettingsError
 
-# Every variable Quire reads, with its default and meaning (README lists the same).
-ENV_DOC = {
-    "QUIRE_HOME": ("~/.local/share/quire", "where the index, manifest and uploads live"),
-    "QUIRE_EMBEDDER": ("local", "'local' (sentence-transformers) or 'fake' (hashing, for tests)"),
-    "QUIRE_EMBED_MODEL": ("bundled all-MiniLM-L6-v2", "path to a sentence-transformers folder"),
-    "QUIRE_MODEL": ("bundled SmolLM2-135M-Instruct", "path to a GGUF file for answers"),
-    "QUIRE_CHUNK_TOKENS": ("200", "chunk size in tiktoken cl100k tokens"),
-    "QUIRE_CHUNK_OVERLAP": ("32", "tokens shared by neighbouring chunks"),
-    "QUIRE_EMBED_BATCH": ("32", "texts per embedding batch"),
-    "QUIRE_MAX_FILE_MB": ("64", "files larger than this are refused"),
-    "QUIRE_THREADS": ("all cores", "CPU threads for the embedder"),
-    "QUIRE_FUSION": ("convex", "how dense and keyword results merge: 'convex' or 'rrf'"),
-    "QUIRE_RERANK_MODEL": ("none", "path to a local cross-encoder folder; reranks the top 30"),
-    "QUIRE_LLM_URL": ("none", "an OpenAI-compatible server (llama.cpp server, Ollama, vLLM)"),
-    "QUIRE_LLM_NAME": ("none", "the model name to send to that server"),
-    "QUIRE_LLM_KEY": ("none", "an API key for that server, if it wants one"),
-    "QUIRE_LLM": ("local", "'local' (GGUF in process), 'fake' (scripted, for tests)"),
-    "QUIRE_CTX": ("2048", "context size in tokens for the answer model"),
-    "QUIRE_ANSWER_MODE": ("llm", "'llm' or 'quotes' (no model: best supporting sentences)"),
-}
-
 
 @dataclass(frozen=True)
 class Settings:
