@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test test-unit lint clean
+.PHONY: install browser run test test-unit lint clean
 
 install: $(STAMP)
 
@@ -34,11 +34,19 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	  -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# The browser tests drive Debian's chromium (Playwright cannot download browsers here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@test -x $(CHROMIUM) || { echo "installing Debian chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 run: install
-	@test -f app.py || { echo "The app (app.py) is not built yet; use .venv/bin/quire meanwhile."; exit 1; }
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-test: install
+test: install browser
 	$(PY) -m pytest -q
 
 test-unit: install

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
 from rag.answer import Answerer, AnswerSettings, AnswerStream
 from rag.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from rag.errors import QuireError
-from rag.generate import Generator, LlamaGenerator, OpenAIGenerator, ScriptedGenerator
+from rag.generate import Generator, LlamaGenerator, OpenAIGenerator, QuotingGenerator
 from rag.lexical import LexicalIndex
 from rag.retrieve import Filters, Hit, Related, Retriever, related
 from rag.settings import Settings
@@ -57,19 +58,30 @@ class Engine:
     def generator(self) -> Generator:
         """The answer model, built (not loaded) on first use and then reused."""
         if self._generator is None:
-            s = self.settings
-            if s.llm_url:
-                self._generator = OpenAIGenerator(s.llm_url, s.llm_name, s.llm_key, n_ctx=s.ctx)
-            elif s.llm == "fake":
-                self._generator = ScriptedGenerator("The documents say so [1].", n_ctx=s.ctx)
-            else:
-                self._generator = LlamaGenerator(s.llm_model, n_ctx=s.ctx, threads=s.threads)
+            self._generator = make_generator(self.settings)
         return self._generator
 
-    def ask(self, question: str, history=(), mode: str | None = None, filters=None) -> AnswerStream:
-        """Start answering `question`; iterate the result for text, then read `.answer`."""
+    def ask(
+        self,
+        question: str,
+        history=(),
+        mode: str | None = None,
+        filters=None,
+        k: int | None = None,
+        generator: Generator | None = None,
+    ) -> AnswerStream:
+        """Start answering `question`; iterate the result for text, then read `.answer`.
+
+        `k` (excerpts) and `generator` override the engine's own for this question only."""
         self.ingestor.check_index()
-        return self.answerer.stream(question, history, mode=mode, filters=filters)
+        answerer = self.answerer
+        if k is not None or generator is not None:
+            answerer = Answerer(
+                self.retriever,
+                (lambda: generator) if generator is not None else self.generator,
+                replace(answerer.settings, k=k or answerer.settings.k),
+            )
+        return answerer.stream(question, history, mode=mode, filters=filters)
 
     def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
         return self.ingestor.ingest(paths, progress)
@@ -110,16 +122,15 @@ class Engine:
         self.lexical.close()
 
 
-def build_engine(settings: Settings | None = None, store: Store | None = None) -> Engine:
-    """The only place that chooses concrete classes: real ones, or fakes for tests."""
+def build_engine(
+    settings: Settings | None = None, store: Store | None = None, embedder: Embedder | None = None
+) -> Engine:
+    """The only place that chooses concrete classes: real ones, or fakes for tests.
+
+    Pass `embedder` to share one loaded model between engines (the app's reader and writer)."""
     settings = settings or Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
-    if settings.embedder == "fake":
-        embedder: Embedder = HashEmbedder()
-    else:
-        embedder = SentenceTransformerEmbedder(
-            settings.embed_model, batch_size=settings.embed_batch, threads=settings.threads
-        )
+    embedder = embedder or make_embedder(settings)
     store = store if store is not None else ChromaStore(settings.chroma_dir)
     return Engine(
         settings,
@@ -128,3 +139,22 @@ def build_engine(settings: Settings | None = None, store: Store | None = None) -
         LexicalIndex(settings.lexical_path),
         Manifest(settings.manifest_path),
     )
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "fake":
+        return HashEmbedder()
+    return SentenceTransformerEmbedder(
+        settings.embed_model, batch_size=settings.embed_batch, threads=settings.threads
+    )
+
+
+def make_generator(settings: Settings) -> Generator:
+    """The answer model the settings name: a server URL, a GGUF file (bundled by default), or
+    the fake that answers with the first sentence of excerpt 1."""
+    s = settings
+    if s.llm_url:
+        return OpenAIGenerator(s.llm_url, s.llm_name, s.llm_key, n_ctx=s.ctx)
+    if s.llm == "fake":
+        return QuotingGenerator(n_ctx=s.ctx)
+    return LlamaGenerator(s.llm_model, n_ctx=s.ctx, threads=s.threads)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -60,8 +62,14 @@ class LlamaGenerator:
         self.threads = threads or os.cpu_count() or 2
         self.seed = seed
         self._llm = None
+        # One model, one KV cache: the app's sessions take turns (tokenizing needs no turn).
+        self._lock = threading.RLock()
 
     def warm_up(self):
+        with self._lock:
+            return self._load()
+
+    def _load(self):
         if self._llm is None:
             if not self.path.is_file():
                 raise QuireError(f"no GGUF model file at {self.path} (QUIRE_MODEL / --model)")
@@ -87,13 +95,14 @@ class LlamaGenerator:
         return len(self.warm_up().tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
-        parts = self.warm_up().create_chat_completion(
-            messages=list(messages), max_tokens=max_tokens, temperature=0.0, stream=True
-        )
-        for part in parts:
-            text = part["choices"][0].get("delta", {}).get("content")
-            if text:
-                yield text
+        with self._lock:  # released when the stream ends or is dropped
+            parts = self._load().create_chat_completion(
+                messages=list(messages), max_tokens=max_tokens, temperature=0.0, stream=True
+            )
+            for part in parts:
+                text = part["choices"][0].get("delta", {}).get("content")
+                if text:
+                    yield text
 
 
 class OpenAIGenerator:
@@ -187,3 +196,24 @@ class ScriptedGenerator:
         words = self.reply.split(" ")
         for i, w in enumerate(words[:max_tokens]):
             yield w if i == 0 else " " + w
+
+
+class QuotingGenerator(ScriptedGenerator):
+    """A fake for demos and UI tests: answers with the first sentence of excerpt 1, cited [1]."""
+
+    name = "quoting fake"
+
+    def __init__(self, n_ctx: int = 2048) -> None:
+        super().__init__("", n_ctx)
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Iterator[str]:
+        m = _FIRST_EXCERPT.search(messages[-1]["content"]) if messages else None
+        if m is None:
+            self.reply = "I cannot tell from these excerpts."
+        else:
+            first = re.split(r"(?<=[.!?])\s", " ".join(m.group(1).split()), maxsplit=1)[0]
+            self.reply = f"{first.rstrip('.')} [1]."
+        yield from super().stream(messages, max_tokens)
+
+
+_FIRST_EXCERPT = re.compile(r'<excerpt n="1"[^>]*>\n(.*?)\n</excerpt>', re.S)

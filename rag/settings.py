@@ -90,6 +90,15 @@ class Settings:
         return self.home / "lexical.sqlite3"
 
     @property
+    def chats_path(self) -> Path:
+        return self.home / "chats.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where files dropped into the app are kept (Quire's own copies)."""
+        return self.home / "uploads"
+
+    @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
 

@@ -143,13 +143,14 @@ def test_related_cli(env, capsys):
 
 
 def test_ask_json_with_fake_models(env, capsys, monkeypatch):
-    monkeypatch.setenv("QUIRE_LLM", "fake")  # scripted reply: "The documents say so [1]."
+    monkeypatch.setenv("QUIRE_LLM", "fake")  # answers with the first sentence of excerpt 1
     run(capsys, "ingest", str(env))
     code, out, _ = run(capsys, "ask", "Bananas are yellow.", "--json")
     got = json.loads(out)
     assert code == 0 and set(got) == {"answer", "citations", "hits", "refused", "mode", "timings"}
     assert not got["refused"] and got["hits"][0]["source"].endswith("b.txt")
     assert {"retrieval_ms", "first_token_ms", "total_ms"} <= set(got["timings"])
+    assert got["citations"] and got["citations"][0]["source"].endswith("b.txt")
     code, out, _ = run(capsys, "ask", "Bananas are yellow.", "--mode", "quotes")
     assert code == 0 and "Bananas are yellow. [1]" in out and "Sources:" in out
     code, out, _ = run(capsys, "ask", "quantum chromodynamics lattice", "--json")

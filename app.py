@@ -1,0 +1,412 @@
+"""Quire's app: `make run` (or `streamlit run app.py`). UI only: the engine does the work.
+
+Chat with your documents (answers stream in, citations as cards beside them), and a library
+view to add files (drag and drop, or a folder), watch them being indexed, remove, re-index and
+find related documents. Conversations are kept in QUIRE_HOME/chats.sqlite3.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from ingest.uploads import save_upload
+from rag import view
+from rag.chats import ChatStore, Message, answer_data
+from rag.engine import Engine, build_engine, make_generator
+from rag.errors import QuireError
+from rag.jobs import FAILED, RUNNING, Writer
+from rag.settings import Settings
+
+SUFFIXES = ["pdf", "md", "markdown", "txt", "py"]
+BUNDLED, GGUF, SERVER = "Bundled model", "GGUF file", "OpenAI-compatible server"
+
+st.set_page_config(page_title="Quire", page_icon=":material/menu_book:", layout="wide")
+
+
+@st.cache_resource(show_spinner="Loading Quire…")
+def resources() -> tuple[Settings, Engine, Writer, ChatStore]:
+    """One engine, one index writer and one chat store per process, shared by all sessions."""
+    settings = Settings.from_env()
+    engine = build_engine(settings)
+    writer = Writer(
+        lambda: build_engine(settings, embedder=engine.embedder), owned=settings.uploads_dir
+    )
+    return settings, engine, writer, ChatStore(settings.chats_path)
+
+
+@st.cache_resource(show_spinner=False)
+def generator_for(choice: str, value: str, name: str):
+    """The answer model picked in the sidebar (cached: a GGUF loads once)."""
+    settings, engine, _, _ = resources()
+    if choice == GGUF:
+        return make_generator(replace(settings, llm_url=None, llm="local", llm_model=Path(value)))
+    if choice == SERVER:
+        return make_generator(replace(settings, llm_url=value, llm_name=name))
+    return engine.generator()
+
+
+settings, engine, writer, chats = resources()
+state = st.session_state
+state.setdefault("seen_uploads", set())
+state.setdefault("notes", [])
+
+
+# --- sidebar: chats and answer settings ------------------------------------------------------
+
+
+def select_chat(chat_id: int | None) -> None:
+    state.chat_id = chat_id
+
+
+def new_chat() -> None:
+    state.chat_id = chats.create().id
+    state.view = "Chat"
+
+
+def rename_chat() -> None:
+    try:
+        chats.rename(state.chat_id, state.get("chat_title", ""))
+    except QuireError as exc:
+        state.notes.append(("error", str(exc)))
+
+
+def delete_chat() -> None:
+    chats.delete(state.chat_id)
+    state.chat_id = None
+
+
+with st.sidebar:
+    st.title("Quire")
+    st.radio("View", ["Chat", "Library"], horizontal=True, key="view", label_visibility="collapsed")
+    st.button("New chat", icon=":material/add:", on_click=new_chat, width="stretch")
+    all_chats = chats.chats()
+    if state.get("chat_id") not in {c.id for c in all_chats}:
+        state.chat_id = None
+    for c in all_chats:
+        st.button(
+            c.title,
+            key=f"chat-{c.id}",
+            on_click=select_chat,
+            args=(c.id,),
+            type="primary" if c.id == state.chat_id else "tertiary",
+            width="stretch",
+        )
+    if state.chat_id is not None:
+        with st.expander("This chat"):
+            current = chats.get(state.chat_id)
+            st.text_input("Name", value=current.title if current else "", key="chat_title")
+            left, right = st.columns(2)
+            left.button("Rename", on_click=rename_chat, width="stretch")
+            right.button("Delete", on_click=delete_chat, width="stretch")
+    with st.expander("Answer settings"):
+        mode = st.radio(
+            "Answer mode",
+            ["llm", "quotes"],
+            index=0 if settings.answer_mode == "llm" else 1,
+            format_func=lambda m: {"llm": "Written by the model", "quotes": "Quotes only"}[m],
+            help="Quotes only: the best supporting sentences, no model. Fast and always grounded.",
+        )
+        k = st.slider("Excerpts", 1, 12, engine.answerer.settings.k)
+        choice = st.radio("Model", [BUNDLED, GGUF, SERVER])
+        value = name = ""
+        if choice == GGUF:
+            value = st.text_input("GGUF path", placeholder="~/models/model.gguf")
+        elif choice == SERVER:
+            value = st.text_input("Server URL", placeholder="http://127.0.0.1:8080/v1")
+            name = st.text_input("Model name", placeholder="(the server's default)")
+        show_scores = st.toggle("Show retrieval scores")
+
+
+def answer_model():
+    """The chosen generator, or None (with the reason shown) if the choice is not usable."""
+    if choice == GGUF:
+        path = Path(os.path.expanduser(value.strip()))
+        if not value.strip() or not path.is_file():
+            st.error(f"No GGUF file at {value!r}: set the path under Answer settings.")
+            return None
+        return generator_for(GGUF, str(path), "")
+    if choice == SERVER:
+        if not value.strip().startswith(("http://", "https://")):
+            st.error("Set the server's URL (http://…) under Answer settings.")
+            return None
+        return generator_for(SERVER, value.strip(), name.strip())
+    return generator_for(BUNDLED, "", "")
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+def md(text: str) -> str:
+    """Text shown as-is inside Markdown (file names have underscores and brackets)."""
+    out = text
+    for ch in "\\`*_{}[]<>()#+-.!|$~":
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def where(item: dict) -> str:
+    parts = [f"**{md(os.path.basename(item['source']))}**"]
+    if item.get("page"):
+        parts.append(f"page {item['page']}")
+    if item.get("heading"):
+        parts.append(md(" › ".join(item["heading"])))
+    return " · ".join(parts)
+
+
+def open_source(item: dict, start: int, end: int, quote: str) -> None:
+    """The cited place in its document: the PDF page, or the note's text around the quote."""
+    source, page = item["source"], item.get("page")
+    try:
+        if page and source.lower().endswith(".pdf"):
+            st.image(view.pdf_page_png(source, page), caption=f"page {page}")
+        text = view.source_text(source, page)
+        p = view.passage(text, start, end, quote)
+        with st.container(height=320):
+            st.markdown(
+                ("…" if p.clipped_before else "")
+                + view.marked(p.text, p.start, p.end)
+                + ("…" if p.clipped_after else ""),
+                unsafe_allow_html=True,
+            )
+    except QuireError as exc:
+        st.error(str(exc))
+
+
+def citation_card(message_id: int, c: dict) -> None:
+    with st.container(border=True):
+        label = "found by Quire" if c.get("inferred") else "cited"
+        st.markdown(f"[{c['n']}] {where(c)}  \n:gray[{label}]")
+        offset = c["start"] - c.get("excerpt_start", c["start"])
+        st.markdown(view.marked_quote(c["excerpt"], c["quote"], offset), unsafe_allow_html=True)
+        kind = f"page {c['page']}" if c.get("page") else "in context"
+        if st.toggle(f"Open {kind}", key=f"open-{message_id}-{c['n']}"):
+            open_source(c, c["start"], c["end"], c["quote"])
+
+
+def passage_card(message_id: int, i: int, p: dict, scores: bool) -> None:
+    with st.container(border=True):
+        line = where(p)
+        if scores:
+            dense = "-" if p.get("dense") is None else f"{p['dense']:.3f}"
+            line += f"  \n:gray[score {p['score']:.3f} · cosine {dense}]"
+        st.markdown(line)
+        st.markdown(view.marked(p["text"], 0, 0), unsafe_allow_html=True)
+
+
+def show_answer(m: Message, scores: bool) -> None:
+    d = m.data
+    if d.get("error"):
+        st.error(m.text)
+        return
+    if d.get("pending"):
+        names = ", ".join(os.path.basename(p) for p in d["pending"])
+        st.caption(f"Asked while these were still being indexed, so not used: {names}")
+    if d.get("refused"):
+        st.warning(f"**Not in your documents.** {m.text}", icon=":material/search_off:")
+        for i, p in enumerate(d.get("passages", [])[:3]):
+            passage_card(m.id, i, p, scores)
+        return
+    left, right = st.columns([3, 2])
+    left.markdown(m.text)
+    if scores and d.get("timings"):
+        t = d["timings"]
+        left.caption(
+            f"retrieval {t.get('retrieval_ms', 0):.0f} ms · first token "
+            f"{t.get('first_token_ms', 0):.0f} ms · total {t.get('total_ms', 0):.0f} ms"
+        )
+    with right:
+        if not d.get("citations"):
+            st.caption("No passage supports this answer: check it against the documents.")
+        for c in d.get("citations", []):
+            citation_card(m.id, c)
+    if scores and d.get("passages"):
+        with st.expander("Retrieved passages"):
+            for i, p in enumerate(d["passages"]):
+                passage_card(m.id, i, p, True)
+
+
+# --- adding files -----------------------------------------------------------------------------
+
+
+def add_files(key: str) -> None:
+    """Drag and drop, or a folder path; the writer indexes in the background."""
+    files = st.file_uploader(
+        "Drop files here: PDF, Markdown, text, Python",
+        type=SUFFIXES,
+        accept_multiple_files=True,
+        key=f"upload-{key}",
+    )
+    fresh = [f for f in files or [] if f.file_id not in state.seen_uploads]
+    paths = []
+    for f in fresh:
+        state.seen_uploads.add(f.file_id)
+        try:
+            saved = save_upload(settings.uploads_dir, f.name, f.getvalue())
+        except OSError as exc:
+            state.notes.append(("error", f"{f.name} could not be saved: {exc.strerror or exc}"))
+            continue
+        if saved.duplicate:
+            state.notes.append(("info", f"{f.name}: already in your library as {saved.path.name}"))
+        paths.append(str(saved.path.resolve()))
+    if paths:
+        writer.submit("ingest", paths)
+    with st.form(f"folder-{key}", clear_on_submit=False, border=False):
+        folder = st.text_input("Or index a folder on this computer", placeholder="~/notes")
+        if st.form_submit_button("Index folder") and folder.strip():
+            writer.submit("sync", [os.path.abspath(os.path.expanduser(folder.strip()))])
+
+
+def show_notes() -> None:
+    for kind, text in state.notes:
+        (st.error if kind == "error" else st.info)(text)
+    state.notes = []
+
+
+@st.fragment(run_every=1.0)
+def progress() -> None:
+    """Indexing progress, per file, refreshed every second while the writer is busy."""
+    jobs = [j for j in writer.jobs() if j.active or time.time() - j.finished < 30]
+    for j in jobs:
+        total = max(j.total, len(j.results), 1)
+        what = {"ingest": "Indexing", "sync": "Syncing", "remove": "Removing"}.get(
+            j.kind, "Re-indexing"
+        )
+        target = ", ".join(os.path.basename(t) or t for t in j.targets) or "everything"
+        if j.state == FAILED:
+            st.error(f"{what} {target} failed: {j.error}")
+            continue
+        done = len(j.results)
+        label = f"{what} {target}: {done} of {total}" if j.active else f"{what} {target}: done"
+        st.progress(done / total if j.state == RUNNING else (1.0 if not j.active else 0.0), label)
+        for r in j.results:
+            name = os.path.basename(r.path)
+            if r.status == "failed":
+                st.error(f"{name}: failed: {r.reason}")
+            else:
+                extra = f" · {r.chunks} chunks" if r.chunks else ""
+                st.caption(f"{name}: {r.status}{extra}")
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def chat_view() -> None:
+    docs = engine.documents()
+    if not any(d.status == "indexed" for d in docs) and not writer.busy():
+        st.markdown(
+            "### Your library is empty\n"
+            "Drop PDFs, Markdown notes, text or Python files below, or give the path of a "
+            "folder of notes. Quire indexes them on this computer; nothing leaves it. Then ask "
+            "a question: every answer points to the page it came from."
+        )
+        add_files("welcome")
+    show_notes()
+    progress()
+    chat_id = state.get("chat_id")
+    if chat_id is not None:
+        for m in chats.messages(chat_id):
+            with st.chat_message(m.role):
+                if m.role == "user":
+                    st.markdown(m.text)
+                else:
+                    show_answer(m, show_scores)
+    question = st.chat_input("Ask about your documents")
+    if question:
+        ask(question)
+
+
+def ask(question: str) -> None:
+    if state.get("chat_id") is None:
+        state.chat_id = chats.create().id
+    chat_id = state.chat_id
+    history = chats.history(chat_id)
+    chats.add(chat_id, Message("user", question))
+    with st.chat_message("user"):
+        st.markdown(question)
+    with st.chat_message("assistant"):
+        pending = writer.pending()
+        if pending:
+            names = ", ".join(os.path.basename(p) for p in pending)
+            st.info(f"Still indexing {names}: this answer cannot use them yet.")
+        generator = answer_model() if mode == "llm" else None
+        if mode == "llm" and generator is None:
+            return
+        try:
+            stream = engine.ask(question, history, mode=mode, k=k, generator=generator)
+            st.write_stream(stream)
+            answer = stream.result()
+            data = answer_data(answer)
+            data["pending"] = pending
+            chats.add(chat_id, Message("assistant", answer.text, data))
+        except QuireError as exc:
+            chats.add(chat_id, Message("assistant", str(exc), {"error": True}))
+    st.rerun()  # show it from the history: the checked text, with its source cards
+
+
+def library_view() -> None:
+    st.header("Library")
+    add_files("library")
+    show_notes()
+    progress()
+    docs = engine.documents()
+    if not docs:
+        st.caption("No documents yet.")
+        return
+    last = {}
+    for j in writer.jobs():
+        for r in j.results:
+            last[r.path] = r
+    rows = [
+        {
+            "document": os.path.basename(d.path),
+            "folder": os.path.dirname(d.path),
+            "type": d.kind,
+            "status": last[d.path].status if d.path in last else d.status,
+            "pages": d.pages,
+            "chunks": d.chunks,
+            "reason": d.error,
+            "indexed": datetime.fromtimestamp(d.indexed_at).strftime("%Y-%m-%d %H:%M"),
+        }
+        for d in docs
+    ]
+    indexed = sum(d.status == "indexed" for d in docs)
+    chunks = sum(d.chunks for d in docs)
+    st.caption(f"{indexed} indexed, {len(docs) - indexed} failed, {chunks} chunks")
+    st.dataframe(rows, hide_index=True, width="stretch")
+    paths = [d.path for d in docs]
+    chosen = st.selectbox("Document", paths, format_func=os.path.basename)
+    left, middle, right = st.columns(3)
+    if left.button("Remove", icon=":material/delete:", width="stretch"):
+        writer.submit("remove", [chosen])
+        st.rerun()
+    if middle.button("Re-index", icon=":material/refresh:", width="stretch"):
+        writer.submit("reindex", [chosen])
+        st.rerun()
+    if right.button("Re-index everything", width="stretch"):
+        writer.submit("reindex", [])
+        st.rerun()
+    st.subheader("Related documents")
+    try:
+        related = engine.related(chosen, k=5)
+    except QuireError as exc:
+        st.caption(str(exc))
+        return
+    if not related:
+        st.caption("No other document is indexed yet.")
+    for r in related:
+        st.markdown(f"{r.score:.2f} · **{md(os.path.basename(r.source))}**")
+
+
+try:
+    if state.view == "Chat":
+        chat_view()
+    else:
+        library_view()
+except QuireError as exc:  # e.g. the index was built with other settings
+    st.error(str(exc))

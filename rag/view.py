@@ -1,0 +1,98 @@
+"""What the app shows of a source: a quote marked inside its excerpt, a passage in its context,
+a PDF page as an image. Plain functions returning strings and bytes; no Streamlit here."""
+
+from __future__ import annotations
+
+import html
+import os
+from dataclasses import dataclass
+
+from rag.errors import QuireError
+
+CONTEXT_CHARS = 1500
+
+
+def marked(text: str, start: int, end: int) -> str:
+    """HTML of `text` with `text[start:end]` in a <mark>; everything escaped."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    if end <= start:
+        return _block(html.escape(text))
+    return _block(
+        html.escape(text[:start])
+        + "<mark>"
+        + html.escape(text[start:end])
+        + "</mark>"
+        + html.escape(text[end:])
+    )
+
+
+def marked_quote(excerpt: str, quote: str, offset: int | None = None) -> str:
+    """HTML of `excerpt` with `quote` marked: at `offset` if it is there, else where it occurs."""
+    if offset is not None and excerpt[offset : offset + len(quote)] == quote:
+        return marked(excerpt, offset, offset + len(quote))
+    at = excerpt.find(quote)
+    return marked(excerpt, at, at + len(quote)) if at >= 0 else marked(excerpt, 0, 0)
+
+
+def _block(body: str) -> str:
+    return f'<div style="white-space: pre-wrap; line-height: 1.5">{body}</div>'
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of a source's text around a quote, and where the quote is in it."""
+
+    text: str
+    start: int
+    end: int
+    clipped_before: bool
+    clipped_after: bool
+
+
+def passage(page_text: str, start: int, end: int, quote: str, around: int = CONTEXT_CHARS):
+    """The text around `page_text[start:end]`; if the offsets do not hold `quote` (the file
+    changed since it was indexed), the quote is looked for instead."""
+    if page_text[start:end] != quote:
+        at = page_text.find(quote)
+        if at < 0:
+            raise QuireError("the quote is no longer in this file: it changed since indexing")
+        start, end = at, at + len(quote)
+    a, b = max(0, start - around), min(len(page_text), end + around)
+    return Passage(page_text[a:b], start - a, end - a, a > 0, b < len(page_text))
+
+
+def source_text(path: str, page: int | None) -> str:
+    """The text Quire indexed for `path` (one page of a PDF), read again from the file."""
+    from ingest.load import load
+
+    try:
+        with open(path, "rb") as f:
+            doc = load(path, f.read())
+    except OSError as exc:
+        raise QuireError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not 1 <= (page or 1) <= len(doc.pages):
+        raise QuireError(f"{os.path.basename(path)} has no page {page}")
+    return doc.page_text(page)
+
+
+def pdf_page_png(path: str, page: int, width: int = 900) -> bytes:
+    """Page `page` (1-based) of a PDF rendered as a PNG, `width` pixels wide."""
+    import io
+
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except (pdfium.PdfiumError, OSError) as exc:
+        raise QuireError(f"cannot open {os.path.basename(path)}: {exc}") from None
+    try:
+        if not 1 <= page <= len(pdf):
+            raise QuireError(f"{os.path.basename(path)} has no page {page}")
+        p = pdf[page - 1]
+        scale = width / max(p.get_width(), 1)
+        image = p.render(scale=scale).to_pil()
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        return buf.getvalue()
+    finally:
+        pdf.close()

@@ -1,0 +1,60 @@
+import pytest
+
+from rag import view
+from rag.errors import QuireError
+from rag.generate import QuotingGenerator
+from tests.helpers import write
+from tests.pdfs import make_pdf
+
+
+def test_marked_escapes_everything_and_marks_the_quote():
+    out = view.marked("a <b> & c", 2, 5)
+    assert "<mark>&lt;b&gt;</mark>" in out and "&amp;" in out and "<b>" not in out
+
+
+def test_marked_quote_finds_the_quote_when_the_offset_is_off():
+    assert "<mark>beta</mark>" in view.marked_quote("alpha beta", "beta", 0)
+    assert "<mark>" not in view.marked_quote("alpha beta", "gamma", None)
+
+
+def test_passage_gives_context_and_follows_a_moved_quote():
+    text = "x" * 5000 + "THE QUOTE" + "y" * 5000
+    p = view.passage(text, 5000, 5009, "THE QUOTE", around=100)
+    assert p.text[p.start : p.end] == "THE QUOTE" and p.clipped_before and p.clipped_after
+    moved = view.passage("new text first. THE QUOTE", 0, 9, "THE QUOTE")
+    assert moved.text[moved.start : moved.end] == "THE QUOTE" and not moved.clipped_before
+    with pytest.raises(QuireError, match="changed"):
+        view.passage("nothing here", 0, 4, "THE QUOTE")
+
+
+def test_source_text_and_pdf_page(tmp_path):
+    pdf = write(tmp_path / "g.pdf", make_pdf(["Page one.", "Page two.", "Page three text."]))
+    assert "Page three" in view.source_text(str(pdf), 3)
+    png = view.pdf_page_png(str(pdf), 3, width=300)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 500
+    with pytest.raises(QuireError, match="no page 9"):
+        view.pdf_page_png(str(pdf), 9)
+    with pytest.raises(QuireError, match="not a|cannot open"):
+        view.pdf_page_png(str(write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")), 1)
+    with pytest.raises(QuireError, match="cannot read"):
+        view.source_text(str(tmp_path / "gone.md"), None)
+
+
+def test_quoting_fake_cites_the_first_excerpt():
+    msgs = [
+        {
+            "role": "user",
+            "content": '<excerpt n="1" source="a.md">\nBananas are yellow. '
+            "They grow.\n</excerpt>\n\nQuestion: colour?",
+        }
+    ]
+    assert "".join(QuotingGenerator().stream(msgs, 50)) == "Bananas are yellow [1]."
+
+
+def test_library_code_never_imports_streamlit():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    for folder in ("rag", "ingest"):
+        for path in (root / folder).rglob("*.py"):
+            assert "streamlit" not in path.read_text(encoding="utf-8"), path
