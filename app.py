@@ -272,6 +272,11 @@ def show_notes() -> None:
 def progress() -> None:
     """Indexing progress, per file, refreshed every second while the writer is busy."""
     jobs = [j for j in writer.jobs() if j.active or time.time() - j.finished < 30]
+    busy = any(j.active for j in jobs)
+    if state.get("was_busy") and not busy:  # something finished: refresh the whole page
+        state.was_busy = False
+        st.rerun()
+    state.was_busy = busy
     for j in jobs:
         total = max(j.total, len(j.results), 1)
         what = {"ingest": "Indexing", "sync": "Syncing", "remove": "Removing"}.get(
@@ -289,7 +294,7 @@ def progress() -> None:
             if r.status == "failed":
                 st.error(f"{name}: failed: {r.reason}")
             else:
-                extra = f" · {r.chunks} chunks" if r.chunks else ""
+                extra = f" · {r.chunks} chunk{'s' if r.chunks != 1 else ''}" if r.chunks else ""
                 st.caption(f"{name}: {r.status}{extra}")
 
 
