@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.chunk import chunk_document, embedding_text
 from ingest.files import discover
 from ingest.load import kind_for, load
+from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
 from ingest.manifest import INDEXED, FileRecord, Manifest
 from rag.embed import Embedder
@@ -85,6 +87,25 @@ class Ingestor:
         self.store = store
         self.lexical = lexical
         self.manifest = manifest
+        self.lock = write_lock(settings.home)
+        # Told who holds the library when another process is writing to it, before waiting.
+        self.on_wait: Callable[[str], None] | None = None
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the library's write lock; see other processes' changes first, and tell other
+        processes about ours afterwards."""
+        with self.lock.hold(self.on_wait):
+            self.refresh()
+            try:
+                yield
+            finally:
+                if self.lock.depth == 1:
+                    self.store.mark(new_generation(self.settings.home))
+
+    def refresh(self) -> None:
+        """Reopen the vector store if another process changed the library since we looked."""
+        self.store.refresh(read_generation(self.settings.home))
 
     # --- both indexes -------------------------------------------------------------------
 
@@ -141,6 +162,10 @@ class Ingestor:
 
     def ingest(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
         """Index files and folders; unchanged files are skipped, changed ones replaced."""
+        with self.writing():
+            return self._ingest(paths, progress)
+
+    def _ingest(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
         self.check_index()
         began = time.perf_counter()
         found = discover(list(paths))
@@ -155,6 +180,10 @@ class Ingestor:
 
     def sync(self, folder: str, progress: Progress | None = None) -> IngestReport:
         """Ingest `folder`, then remove from the index every file under it that is gone."""
+        with self.writing():
+            return self._sync(folder, progress)
+
+    def _sync(self, folder: str, progress: Progress | None) -> IngestReport:
         root = os.path.realpath(os.path.expanduser(folder))
         if not os.path.isdir(root):
             raise QuireError(
@@ -162,7 +191,7 @@ class Ingestor:
                 f"use `quire remove {folder}`)"
             )
         began = time.perf_counter()
-        report = self.ingest([root], progress)
+        report = self._ingest([root], progress)
         present = {f.path for f in report.files}
         for path in self.manifest.paths_under(root):
             if path not in present and not os.path.isfile(path):
@@ -172,6 +201,10 @@ class Ingestor:
 
     def remove(self, path: str) -> IngestReport:
         """Drop a file, or every file under a folder, from the index (not from disk)."""
+        with self.writing():
+            return self._remove(path)
+
+    def _remove(self, path: str) -> IngestReport:
         began = time.perf_counter()
         target = os.path.abspath(os.path.expanduser(path))
         if os.path.exists(target):
@@ -184,6 +217,10 @@ class Ingestor:
 
     def reindex(self, progress: Progress | None = None) -> IngestReport:
         """Rebuild every chunk and vector with the current settings; resumable if killed."""
+        with self.writing():
+            return self._reindex(progress)
+
+    def _reindex(self, progress: Progress | None) -> IngestReport:
         began = time.perf_counter()
         stored = self.manifest.get_meta()
         started = float(stored.get(_REINDEX_KEY, 0)) or time.time()

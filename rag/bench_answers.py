@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.bench import percentile, read_beir, write_corpus
+from rag.citations import MARKER
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -145,8 +146,9 @@ def _quality(engine, queries, corpus, sample, doc_of, mode) -> dict:
         if answer.refused:
             refused += 1
         golds = a["answers"]
-        contained.append(contains(answer.text, golds))
-        f1s.append(max(token_f1(answer.text, g) for g in golds))
+        said = MARKER.sub("", answer.text)  # "[2]" must not count as the answer "2"
+        contained.append(contains(said, golds))
+        f1s.append(max(token_f1(said, g) for g in golds))
         for c in answer.citations:
             gold_doc = doc_of.get(c.source) == a["corpus-id"]
             has_answer = contains(corpus_text(engine, c), golds)

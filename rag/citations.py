@@ -97,11 +97,27 @@ def supports(claim: str, chunk: Chunk, min_support: float = MIN_SUPPORT) -> bool
     return best_quote(MARKER.sub("", claim), chunk)[2] >= min_support
 
 
+REPOINT_MARGIN = 0.25  # support another excerpt must beat the cited one's by, to take over
+
+
+def repoint(claim: str, n: int, excerpts: Sequence[Chunk]) -> int:
+    """The excerpt to cite for `claim`: `n`, unless another one supports it much better (a small
+    model often copies a sentence from one excerpt and cites its neighbour)."""
+    score = best_quote(claim, excerpts[n - 1])[2]
+    best, best_n = score, n
+    for m, chunk in enumerate(excerpts, start=1):
+        other = best_quote(claim, chunk)[2]
+        if other > best:
+            best, best_n = other, m
+    return best_n if best >= score + REPOINT_MARGIN else n
+
+
 def check(answer: str, excerpts: Sequence[Chunk], min_support: float = MIN_SUPPORT):
     """(answer with only valid markers, citations in order of first use).
 
     Excerpts are numbered from 1. A marker is kept only if its excerpt has a sentence sharing
-    at least `min_support` of the cited sentence's content words. If the model cited nothing
+    at least `min_support` of the cited sentence's content words; it is moved to another excerpt
+    that supports the sentence by `REPOINT_MARGIN` more. If the model cited nothing
     valid, the excerpts that best support its sentences (by the same measure) are listed,
     `inferred=True`.
     """
@@ -120,6 +136,7 @@ def check(answer: str, excerpts: Sequence[Chunk], min_support: float = MIN_SUPPO
         ]
         if not good:
             return ""
+        good = list(dict.fromkeys(repoint(claim, n, excerpts) for n in good))
         for n in good:
             cited.setdefault(n, claim)
         lead = m.group(0)[: len(m.group(0)) - len(m.group(0).lstrip())]

@@ -73,6 +73,7 @@ class Engine:
         """Start answering `question`; iterate the result for text, then read `.answer`.
 
         `k` (excerpts) and `generator` override the engine's own for this question only."""
+        self.ingestor.refresh()
         self.ingestor.check_index()
         answerer = self.answerer
         if k is not None or generator is not None:
@@ -105,11 +106,13 @@ class Engine:
         self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[Hit]:
         """Ranked chunks for `query` (hybrid by default)."""
+        self.ingestor.refresh()
         self.ingestor.check_index()
         return self.retriever.search(query, k, filters, mode)
 
     def related(self, path: str, k: int = 10) -> list[Related]:
         """The indexed documents most similar to the indexed document `path`."""
+        self.ingestor.refresh()
         self.ingestor.check_index()
         source = os.path.realpath(os.path.expanduser(path))
         rec = self.manifest.get(source)
@@ -131,7 +134,9 @@ def build_engine(
     settings = settings or Settings.from_env()
     settings.home.mkdir(parents=True, exist_ok=True)
     embedder = embedder or make_embedder(settings)
-    store = store if store is not None else ChromaStore(settings.chroma_dir)
+    if store is None:
+        url = settings.chroma_url
+        store = ChromaStore(url=url) if url else ChromaStore(settings.chroma_dir)
     return Engine(
         settings,
         embedder,

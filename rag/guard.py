@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.citations import MARKER, marker_numbers, sentences, supports
+from rag.citations import MARKER, marker_numbers, repoint, sentences, supports
 from rag.types import Chunk
 
 _PARTIAL = re.compile(r"\[[\d,;\s]{0,15}")
@@ -22,14 +22,17 @@ class MarkerFilter:
         self.buf = ""
         self.said = ""  # what has been let through: the sentence a marker belongs to
 
-    def _supported(self, n: int) -> bool:
+    def _shown(self, n: int) -> int | None:
+        """The number to show for marker `n` (moved as `citations.check` moves it), or None."""
         if not 1 <= n <= self.n:
-            return False
+            return None
         if self.excerpts is None:
-            return True
+            return n
         spans = sentences(self.said)
         claim = self.said[spans[-1][0] :] if spans else ""
-        return supports(claim, self.excerpts[n - 1])
+        if not supports(claim, self.excerpts[n - 1]):
+            return None
+        return repoint(claim, n, self.excerpts)
 
     def feed(self, text: str) -> str:
         self.buf += text
@@ -52,7 +55,8 @@ class MarkerFilter:
             rest = self.buf[i:]
             m = MARKER.match(rest)
             if m:
-                kept = "".join(f"[{n}]" for n in marker_numbers(m) if self._supported(n))
+                shown = (self._shown(n) for n in marker_numbers(m))
+                kept = "".join(f"[{n}]" for n in dict.fromkeys(shown) if n is not None)
                 say(space + kept if kept else "")
                 self.buf = rest[m.end() :]
             elif _PARTIAL.fullmatch(rest):

@@ -31,6 +31,8 @@ class Settings:
     llm_key: str = ""
     ctx: int = 2048
     answer_mode: str = "llm"
+    chroma_url: str = ""  # a Chroma server (`chroma run`) instead of the store under home
+    embed_precision: str = "auto"  # auto (bf16 where the CPU has it), fp32 or bf16
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -46,6 +48,10 @@ class Settings:
         if self.answer_mode not in ("llm", "quotes"):
             raise SettingsError(
                 f"QUIRE_ANSWER_MODE must be 'llm' or 'quotes', not {self.answer_mode!r}"
+            )
+        if self.embed_precision not in ("auto", "fp32", "bf16"):
+            raise SettingsError(
+                f"QUIRE_EMBED_PRECISION must be auto, fp32 or bf16, not {self.embed_precision!r}"
             )
         if self.ctx < 512:
             raise SettingsError("QUIRE_CTX must be at least 512")
@@ -75,6 +81,8 @@ class Settings:
             llm_key=env.get("QUIRE_LLM_KEY", "").strip(),
             ctx=_number(env, "QUIRE_CTX", 2048, int),
             answer_mode=env.get("QUIRE_ANSWER_MODE", "llm").strip().lower(),
+            chroma_url=env.get("QUIRE_CHROMA_URL", "").strip(),
+            embed_precision=env.get("QUIRE_EMBED_PRECISION", "auto").strip().lower(),
         )
 
     @property

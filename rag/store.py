@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
+from rag.errors import QuireError
 from rag.types import Chunk
 
 COLLECTION = "quire_chunks"
@@ -31,7 +34,17 @@ class Store(Protocol):
 
     def ids_for_source(self, source: str) -> set[str]: ...
 
+    def ids(self) -> set[str]: ...
+
     def count(self) -> int: ...
+
+    def refresh(self, token: str) -> None:
+        """Called before use with the library's generation: reload if another process wrote."""
+        ...
+
+    def mark(self, token: str) -> None:
+        """Called after this process changed the library to generation `token`."""
+        ...
 
     def query(
         self,
@@ -75,6 +88,15 @@ class MemoryStore:
     def ids_for_source(self, source: str) -> set[str]:
         return {i for i, (c, _) in self._rows.items() if c.source == source}
 
+    def ids(self) -> set[str]:
+        return set(self._rows)
+
+    def refresh(self, token: str) -> None:
+        pass  # one process only
+
+    def mark(self, token: str) -> None:
+        pass
+
     def count(self) -> int:
         return len(self._rows)
 
@@ -106,74 +128,162 @@ class MemoryStore:
         self._meta.clear()
 
 
-class ChromaStore:
-    """A Chroma `PersistentClient` collection under QUIRE_HOME (cosine, telemetry off)."""
+class _Handle:
+    """One Chroma client and collection per library in a process, shared by its stores, so
+    that reopening (to see another process's writes) reopens it for all of them."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._client = None
-        self._col = None
+    def __init__(self, make_client, name: str) -> None:
+        self.make_client = make_client
+        self.name = name
+        self.client = None
+        self.col = None
+        self.token: str | None = None  # the library generation this client has seen
+        self.lock = threading.RLock()  # Chroma calls of this process, one at a time
+
+    def collection(self):
+        if self.col is None:
+            self.client = self.make_client()
+            self.col = _open(self.client, self.name)
+        return self.col
+
+    def close(self) -> None:
+        if self.client is not None and hasattr(self.client, "close"):
+            self.client.close()
+        self.client = self.col = None
+
+
+_HANDLES: dict[str, _Handle] = {}
+_HANDLES_LOCK = threading.Lock()
+
+
+def _handle(key: str, make_client, name: str) -> _Handle:
+    with _HANDLES_LOCK:
+        if key not in _HANDLES:
+            _HANDLES[key] = _Handle(make_client, name)
+        return _HANDLES[key]
+
+
+def _open(client, name: str):
+    # embedding_function=None: Chroma's default one downloads an ONNX model.
+    return client.get_or_create_collection(
+        name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    )
+
+
+def _persistent(path: Path):
+    def make():
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        )
+
+    return make
+
+
+def _http(url: str):
+    def make():
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise QuireError(f"QUIRE_CHROMA_URL must look like http://host:port, not {url!r}")
+        try:
+            return chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if parts.scheme == "https" else 80),
+                ssl=parts.scheme == "https",
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError here
+            raise QuireError(f"cannot reach the Chroma server at {url}: {exc}") from None
+
+    return make
+
+
+class ChromaStore:
+    """A Chroma collection (cosine, telemetry off): on disk under QUIRE_HOME with a
+    `PersistentClient`, or on a Chroma server (`url`, `chromadb.HttpClient`)."""
+
+    def __init__(
+        self, path: Path | None = None, url: str | None = None, collection: str = COLLECTION
+    ) -> None:
+        if (path is None) == (url is None):
+            raise ValueError("give a path or a url")
+        self.path, self.url = path, url
+        key = f"url:{url}" if url else f"path:{Path(path).resolve()}"
+        make = _http(url) if url else _persistent(Path(path))
+        self._h = _handle(f"{key}#{collection}", make, collection)
 
     @property
     def collection(self):
-        if self._col is None:
-            import chromadb
-            from chromadb.config import Settings as ChromaSettings
+        return self._h.collection()
 
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self.path),
-                settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False),
-            )
-            self._col = self._open()
-        return self._col
+    def refresh(self, token: str) -> None:
+        """Reopen if the library changed (generation `token`) since this process last looked:
+        an on-disk client keeps serving its old vector index otherwise. A server needs none."""
+        h = self._h
+        with h.lock:
+            if self.url is None and h.token is not None and h.token != token:
+                h.close()
+            h.token = token
 
-    def _open(self):
-        # embedding_function=None: Chroma's default one downloads an ONNX model.
-        return self._client.get_or_create_collection(
-            COLLECTION,
-            configuration={"hnsw": {"space": "cosine"}},
-            embedding_function=None,
-        )
+    def mark(self, token: str) -> None:
+        """This process made generation `token`: nothing to reopen for it."""
+        with self._h.lock:
+            self._h.token = token
 
     def upsert(self, chunks, vectors) -> None:
         _check_lengths(chunks, vectors)
-        for i in range(0, len(chunks), _WRITE_BATCH):
-            part = chunks[i : i + _WRITE_BATCH]
-            self.collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=[list(v) for v in vectors[i : i + _WRITE_BATCH]],
-                documents=[c.text for c in part],
-                metadatas=[_to_meta(c) for c in part],
-            )
+        with self._h.lock:
+            for i in range(0, len(chunks), _WRITE_BATCH):
+                part = chunks[i : i + _WRITE_BATCH]
+                self.collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=[list(v) for v in vectors[i : i + _WRITE_BATCH]],
+                    documents=[c.text for c in part],
+                    metadatas=[_to_meta(c) for c in part],
+                )
 
     def delete(self, ids) -> None:
         ids = list(ids)
-        for i in range(0, len(ids), _WRITE_BATCH):
-            self.collection.delete(ids=ids[i : i + _WRITE_BATCH])
+        with self._h.lock:
+            for i in range(0, len(ids), _WRITE_BATCH):
+                self.collection.delete(ids=ids[i : i + _WRITE_BATCH])
 
     def ids_for_source(self, source: str) -> set[str]:
-        return set(self.collection.get(where={"source": source}, include=[])["ids"])
+        with self._h.lock:
+            return set(self.collection.get(where={"source": source}, include=[])["ids"])
+
+    def ids(self) -> set[str]:
+        """Every chunk id in the store (for consistency checks)."""
+        with self._h.lock:
+            return set(self.collection.get(include=[])["ids"])
 
     def count(self) -> int:
-        return self.collection.count()
+        with self._h.lock:
+            return self.collection.count()
 
     def query(self, vector, k: int, sources=None, kinds=None) -> list[StoredHit]:
-        n = min(k, self.count())
-        if n == 0 or (sources is not None and not sources):
-            return []
-        clauses = []
-        if sources is not None:
-            clauses.append({"source": {"$in": list(sources)}})
-        if kinds:
-            clauses.append({"kind": {"$in": list(kinds)}})
-        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        res = self.collection.query(
-            query_embeddings=[list(vector)],
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
+        with self._h.lock:
+            n = min(k, self.count())
+            if n == 0 or (sources is not None and not sources):
+                return []
+            clauses = []
+            if sources is not None:
+                clauses.append({"source": {"$in": list(sources)}})
+            if kinds:
+                clauses.append({"kind": {"$in": list(kinds)}})
+            where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+            res = self.collection.query(
+                query_embeddings=[list(vector)],
+                n_results=n,
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
         return [
             StoredHit(_from_meta(i, d, m), 1.0 - dist)
             for i, d, m, dist in zip(
@@ -185,21 +295,26 @@ class ChromaStore:
         ids = list(ids)
         if not ids:
             return []
-        got = self.collection.get(ids=ids, include=["embeddings"])
+        with self._h.lock:
+            got = self.collection.get(ids=ids, include=["embeddings"])
         by_id = dict(zip(got["ids"], got["embeddings"]))
         return [[float(x) for x in by_id[i]] for i in ids if i in by_id]
 
     def get_meta(self) -> dict[str, str]:
-        meta = self.collection.metadata or {}
+        with self._h.lock:
+            meta = self.collection.metadata or {}
         return {k[len("quire_") :]: str(v) for k, v in meta.items() if k.startswith("quire_")}
 
     def set_meta(self, meta: dict[str, str]) -> None:
-        self.collection.modify(metadata={f"quire_{k}": str(v) for k, v in meta.items()})
+        with self._h.lock:
+            self.collection.modify(metadata={f"quire_{k}": str(v) for k, v in meta.items()})
 
     def reset(self) -> None:
-        col = self.collection
-        self._client.delete_collection(col.name)
-        self._col = self._open()
+        h = self._h
+        with h.lock:
+            col = self.collection
+            h.client.delete_collection(col.name)
+            h.col = _open(h.client, h.name)
 
 
 def _check_lengths(chunks, vectors) -> None:

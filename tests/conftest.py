@@ -46,3 +46,13 @@ def make_engine(settings):
     yield make
     for e in built:
         e.close()
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real Chroma server on 127.0.0.1, started for this test session."""
+    from tests.helpers import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
+    yield server
+    server.stop()

@@ -19,3 +19,56 @@ def write(path: Path, text: str | bytes) -> Path:
 def bump_mtime(path: Path, seconds: int = 5) -> None:
     st = path.stat()
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + seconds * 1_000_000_000))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ChromaServer:
+    """`chroma run` (from the chromadb package) on a free port of 127.0.0.1, data in `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self) -> ChromaServer:
+        import shutil
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        exe = shutil.which("chroma", path=os.path.dirname(sys.executable)) or "chroma"
+        self.log = open(self.path.parent / f"chroma-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [exe, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self.log,
+            stderr=self.log,
+            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+        )
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("chroma run did not answer within 60 s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except Exception:
+                self.proc.kill()
+        self.log.close()

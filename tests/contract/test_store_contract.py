@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from rag.store import ChromaStore, MemoryStore
 from rag.types import Chunk
 
 
-@pytest.fixture(params=["memory", "chroma"])
+@pytest.fixture(params=["memory", "chroma", "chroma-server"])
 def store(request, tmp_path):
     if request.param == "memory":
-        return MemoryStore()
-    return ChromaStore(tmp_path / "chroma")
+        yield MemoryStore()
+        return
+    if request.param == "chroma-server":
+        server = request.getfixturevalue("chroma_server")
+        store = ChromaStore(url=server.url, collection=f"t{uuid.uuid4().hex}")
+        yield store
+        store.reset()  # leave the shared server empty-ish
+        return
+    yield ChromaStore(tmp_path / "chroma")
 
 
 def unit(i: int, dim: int = 4) -> list[float]:

@@ -75,3 +75,17 @@ def test_property_quotes_are_always_exact_spans(page_text, n):
     _, cites = check(f"claim about things [{n}]", [chunk])
     for c in cites:
         assert page_text[c.start : c.end] == c.quote
+
+
+def test_a_marker_moves_to_the_excerpt_that_really_supports_the_sentence():
+    # The sentence is copied from the bread excerpt but cites the frog one, which shares three
+    # of its five content words (enough to count as support): the citation goes to bread.
+    frog = Chunk(source="/f.md", text="Frogs need a daily starter call.", start=0, end=32)
+    text, cites = check("Sourdough needs a starter fed daily [1].", [frog, BREAD])
+    assert text == "Sourdough needs a starter fed daily [2]."
+    assert [(c.n, c.source, c.quote) for c in cites] == [(2, BREAD.source, BREAD.text)]
+    from rag.guard import MarkerFilter
+
+    f = MarkerFilter(2, [frog, BREAD])
+    streamed = f.feed("Sourdough needs a starter fed daily [1].") + f.flush()
+    assert streamed == text  # the stream shows the same number as the final answer
