@@ -286,6 +286,8 @@ def progress() -> None:
         if j.state == FAILED:
             st.error(f"{what} {target} failed: {j.error}")
             continue
+        if j.note and j.active and not j.results:
+            st.info(f"{what} {target}: {j.note}")
         done = len(j.results)
         label = f"{what} {target}: {done} of {total}" if j.active else f"{what} {target}: done"
         st.progress(done / total if j.state == RUNNING else (1.0 if not j.active else 0.0), label)

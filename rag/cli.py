@@ -133,7 +133,13 @@ def _filter_arguments(c: argparse.ArgumentParser) -> None:
 def _engine():
     from rag.engine import build_engine  # heavy imports wait until a command needs them
 
-    return build_engine()
+    engine = build_engine()
+    engine.ingestor.on_wait = lambda who: print(
+        f"quire: {who} is changing this library ({engine.settings.home}); waiting for it to finish",
+        file=sys.stderr,
+        flush=True,
+    )
+    return engine
 
 
 def _ingest(args) -> int:

@@ -33,6 +33,7 @@ class Job:
     total: int = 0  # files found, once known
     results: list[FileResult] = field(default_factory=list)
     error: str = ""
+    note: str = ""  # e.g. waiting for another process that is writing to the library
     started: float = 0.0
     finished: float = 0.0
 
@@ -49,6 +50,7 @@ class Job:
             self.total,
             list(self.results),
             self.error,
+            self.note,
             self.started,
             self.finished,
         )
@@ -139,6 +141,11 @@ class Writer:
             try:
                 if engine is None:
                     engine = self._make_engine()
+                ingestor = getattr(engine, "ingestor", None)
+                if ingestor is not None:
+                    ingestor.on_wait = lambda who, job=job: self._note(
+                        job, f"waiting: {who} is changing this library"
+                    )
                 self._apply(engine, job)
                 state, error = DONE, ""
             except Exception as e:  # a job's failure is shown with it; the writer goes on
@@ -147,6 +154,10 @@ class Writer:
                 job.state, job.error, job.finished = state, error, time.time()
         if engine is not None:
             engine.close()
+
+    def _note(self, job: Job, text: str) -> None:
+        with self._lock:
+            job.note = text
 
     def _apply(self, engine, job: Job) -> IngestReport:
         progress = _Progress(job, self._lock)

@@ -94,6 +94,9 @@ class LexicalIndex:
     def ids_for_source(self, source: str) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT id FROM rows WHERE source = ?", (source,))}
 
+    def ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT id FROM rows")}
+
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM rows").fetchone()[0]
 
