@@ -1,0 +1,95 @@
+"""Fuzzing the loaders (hypothesis, bounded): mutated PDFs, Markdown, text and Python never raise
+anything but LoadError, and whatever loads also chunks with offsets that hold."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ingest.chunk import chunk_document
+from ingest.load import load
+from rag.errors import LoadError
+from tests.pdfs import make_encrypted_pdf, make_pdf
+
+PDF = make_pdf(["First page about frogs.", "Second page: (nested) \\ escapes", "Third."])
+ENCRYPTED = make_encrypted_pdf(["secret page"], "pw", "owner", "AES-256")
+MARKDOWN = (
+    "# Title\n\nText with *emphasis* and `code`.\n\n## Sub\n\n```py\n# not a heading\n```\n"
+    "Setext\n======\n\n- list\n- [link](http://x)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+).encode()
+PYTHON = b"import os\n\nclass A:\n    def f(self):\n        return 1\n\n\ndef g(x):\n    return x\n"
+# QUIRE_FUZZ_EXAMPLES=5000 for a longer run; the suite's run is fixed (derandomized) and short.
+FUZZ = settings(
+    max_examples=int(os.environ.get("QUIRE_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize="QUIRE_FUZZ_EXAMPLES" not in os.environ,
+)
+
+
+@st.composite
+def mutated(draw, seed: bytes) -> bytes:
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 12))):
+        op = draw(st.sampled_from(["flip", "cut", "insert", "delete", "dup"]))
+        if not data:
+            break
+        i = draw(st.integers(0, len(data) - 1))
+        if op == "flip":
+            data[i] = draw(st.integers(0, 255))
+        elif op == "cut":
+            del data[i:]
+        elif op == "insert":
+            data[i:i] = draw(st.binary(min_size=1, max_size=40))
+        elif op == "delete":
+            del data[i : i + draw(st.integers(1, 200))]
+        else:
+            j = draw(st.integers(i, min(len(data), i + 300)))
+            data[j:j] = data[i:j]
+    return bytes(data)
+
+
+def survives(name: str, data: bytes) -> None:
+    try:
+        doc = load(name, data)
+    except LoadError as exc:
+        assert str(exc)  # a reason the user can read
+        return
+    chunks = chunk_document(
+        doc, f"/fuzz/{name}", 64, 8, lambda ts: [len(t.split()) for t in ts], 256
+    )
+    for c in chunks:
+        assert doc.page_text(c.page)[c.start : c.end] == c.text
+
+
+@FUZZ
+@given(mutated(PDF))
+def test_mutated_pdfs(data):
+    survives("f.pdf", data)
+
+
+@FUZZ
+@given(mutated(ENCRYPTED))
+def test_mutated_encrypted_pdfs(data):
+    survives("e.pdf", data)
+
+
+@FUZZ
+@given(st.one_of(mutated(MARKDOWN), st.binary(max_size=2000)))
+def test_mutated_markdown(data):
+    survives("n.md", data)
+
+
+@FUZZ
+@given(st.text(max_size=3000).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_any_unicode_text(data):
+    survives("t.txt", data)
+    survives("t.md", data)
+
+
+@FUZZ
+@given(st.one_of(mutated(PYTHON), st.binary(max_size=1000)))
+def test_mutated_python(data):
+    survives("p.py", data)
