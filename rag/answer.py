@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -259,14 +260,26 @@ class Answerer:
         return AnswerStream(iter([text]), finish)
 
 
+_TAG = re.compile(r"<(/?\s*excerpt)", re.IGNORECASE)
+
+
+def _inert(text: str) -> str:
+    """Document text that cannot close or open an excerpt block (a document may try to)."""
+    return _TAG.sub(r"‹\1", text)
+
+
+def _attr(text: str) -> str:
+    return _inert(text).replace('"', "'").replace("\n", " ")
+
+
 def _excerpt_block(n: int, chunk: Chunk) -> str:
     where = []
     if chunk.page is not None:
         where.append(f' page="{chunk.page}"')
     if chunk.heading:
-        where.append(f' section="{" > ".join(chunk.heading)}"')
-    name = chunk.source.rsplit("/", 1)[-1]
-    return render("excerpt", n=n, source=name, location="".join(where), text=chunk.text)
+        where.append(f' section="{_attr(" > ".join(chunk.heading))}"')
+    name = _attr(chunk.source.rsplit("/", 1)[-1])
+    return render("excerpt", n=n, source=name, location="".join(where), text=_inert(chunk.text))
 
 
 def _trim_to_fit(chunk: Chunk, fits: Callable[[Chunk], bool]) -> Chunk | None:

@@ -72,7 +72,11 @@ class MarkerFilter:
         return "" if _PARTIAL.fullmatch(rest.lstrip(" ")) else rest
 
 
-_ECHO = re.compile(r"\n\s*(Excerpt \d|<excerpt|Question:|Excerpts:)", re.IGNORECASE)
+_ECHO = re.compile(
+    r"\n\s*(Excerpt\s*\d*:|Excerpt \d|<excerpt|Question:|Excerpts:|System:|User:|Assistant:"
+    r"|The question is:)",
+    re.IGNORECASE,
+)
 
 
 def degenerate_at(text: str, final: bool = False) -> int | None:
@@ -93,8 +97,8 @@ def degenerate_at(text: str, final: bool = False) -> int | None:
     return limit
 
 
-_ECHO_STARTS = ("excerpt", "<excerpt", "question:")
-LEAD_LABEL = re.compile(r"\s*(?:excerpt\s*\d+|answer)\s*:\s+", re.IGNORECASE)
+_ECHO_STARTS = ("excerpt", "<excerpt", "question:", "system:", "user:", "assistant:")
+LEAD_LABEL = re.compile(r"\s*(?:excerpt\s*\d*|answer)\s*:\s+", re.IGNORECASE)
 
 
 def safe_length(text: str) -> int:

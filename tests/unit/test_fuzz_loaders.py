@@ -16,9 +16,9 @@ from tests.pdfs import make_encrypted_pdf, make_pdf
 PDF = make_pdf(["First page about frogs.", "Second page: (nested) \\ escapes", "Third."])
 ENCRYPTED = make_encrypted_pdf(["secret page"], "pw", "owner", "AES-256")
 MARKDOWN = (
-    "# Title\n\nText with *emphasis* and `code`.\n\n## Sub\n\n```py\n# not a heading\n```\n"
-    "Setext\n======\n\n- list\n- [link](http://x)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
-).encode()
+    b"# Title\n\nText with *emphasis* and `code`.\n\n## Sub\n\n```py\n# not a heading\n```\n"
+    b"Setext\n======\n\n- list\n- [link](http://x)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+)
 PYTHON = b"import os\n\nclass A:\n    def f(self):\n        return 1\n\n\ndef g(x):\n    return x\n"
 # QUIRE_FUZZ_EXAMPLES=5000 for a longer run; the suite's run is fixed (derandomized) and short.
 FUZZ = settings(
