@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import io
 import logging
+import re
+import threading
 from pathlib import Path
 
 from rag.errors import LoadError
@@ -28,15 +30,16 @@ def kind_for(path: str | Path) -> str | None:
     return KINDS.get(Path(path).suffix.lower())
 
 
-def load(name: str | Path, data: bytes) -> Document:
-    """Parse `data` (the content of file `name`) into a Document, or raise LoadError."""
+def load(name: str | Path, data: bytes, pdf_engine: str = "auto") -> Document:
+    """Parse `data` (the content of file `name`) into a Document, or raise LoadError.
+    `pdf_engine`: "auto" (PDFium, pypdf as fallback) or "pypdf"."""
     kind = kind_for(name)
     if kind is None:
         raise LoadError(f"unsupported file type {Path(name).suffix or '(no extension)'!r}")
     if not data.strip():
         raise LoadError("empty file")
     if kind == "pdf":
-        return load_pdf(data)
+        return load_pdf(data, pdf_engine)
     text, notes = decode_text(data)
     if not text.strip():
         raise LoadError("empty file")
@@ -169,8 +172,59 @@ def python_sections(text: str) -> tuple[tuple[Section, ...], tuple[str, ...]]:
 # --- pdf --------------------------------------------------------------------------------
 
 
-def load_pdf(data: bytes) -> Document:
-    """Extract text page by page with pypdf; page numbers are 1-based."""
+# PDFium (pypdfium2) is not thread-safe: every call into it takes this lock.
+PDFIUM_LOCK = threading.Lock()
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def load_pdf(data: bytes, engine: str = "auto") -> Document:
+    """Text page by page (1-based). `auto`: PDFium, which is 10-20x faster than pypdf here;
+    pypdf when PDFium cannot open the file or finds no text (it also gives the reasons:
+    encrypted, corrupt, needs OCR). `pypdf`: pypdf only."""
+    if engine == "auto":
+        got = _pdfium_pages(data)
+        if got is not None and any(p.strip() for p in got[0]):
+            return _pdf_document(*got)
+    return _pdf_document(*_pypdf_pages(data))
+
+
+def _pdfium_pages(data: bytes) -> tuple[list[str], list[int]] | None:
+    """Each page's text with PDFium and the pages it failed on; None if it cannot open it."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        return None
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except Exception:  # encrypted, damaged: pypdf says why
+            return None
+        try:
+            pages, failed = [], []
+            for i in range(len(pdf)):
+                try:
+                    pages.append(_CONTROL.sub("", _normalise(_pdfium_text(pdf, i))))
+                except Exception:  # a broken page must not lose the others
+                    pages.append("")
+                    failed.append(i + 1)
+            return pages, failed
+        finally:
+            pdf.close()
+
+
+def _pdfium_text(pdf, i: int) -> str:
+    page = pdf[i]
+    try:
+        textpage = page.get_textpage()
+        try:
+            return textpage.get_text_bounded()
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+
+
+def _pypdf_pages(data: bytes) -> tuple[list[str], list[int]]:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -197,6 +251,10 @@ def load_pdf(data: bytes) -> Document:
         raise LoadError(f"corrupt PDF ({_short(exc)})") from None
     except Exception as exc:  # pypdf raises many kinds on damaged files
         raise LoadError(f"corrupt PDF ({type(exc).__name__}: {_short(exc)})") from None
+    return pages, failed
+
+
+def _pdf_document(pages: list[str], failed: list[int]) -> Document:
     if not pages:
         raise LoadError("PDF has no pages")
     sections = tuple(Section(n, 0, len(t)) for n, t in enumerate(pages, start=1) if t.strip())

@@ -7,9 +7,12 @@ chunks are deleted by source, so an interrupted run is repaired by running it ag
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,7 +23,7 @@ from ingest.load import kind_for, load
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
 from ingest.manifest import INDEXED, FileRecord, Manifest
-from rag.embed import Embedder
+from rag.embed import Embedder, release_memory
 from rag.errors import IndexMismatchError, LoadError, QuireError
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
@@ -70,6 +73,18 @@ class _Prepared:
     existed: bool
 
 
+@dataclass
+class _Later:
+    """A write `_prepare` asks for (it may run on the parse thread, which never writes)."""
+
+    action: Callable[[], FileResult | None]
+    result: FileResult | None = None
+
+    def run(self) -> FileResult:
+        out = self.action()
+        return self.result if self.result is not None else out
+
+
 class Ingestor:
     """Runs ingest, sync, remove and reindex against one embedder, the two indexes (vectors
     and keywords) and the manifest. Both indexes always change together."""
@@ -90,6 +105,7 @@ class Ingestor:
         self.lock = write_lock(settings.home)
         # Told who holds the library when another process is writing to it, before waiting.
         self.on_wait: Callable[[str], None] | None = None
+        self.parse_ahead = settings.parse_ahead
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -255,8 +271,9 @@ class Ingestor:
     def _run(self, files: list[str], report: IngestReport, progress: Progress, force: bool):
         batch: list[_Prepared] = []
         pending = 0
-        for path in files:
-            prepared = self._prepare(path, force)
+        for prepared in self._prepared(files, force):
+            if isinstance(prepared, _Later):  # writes happen here, never on the parse thread
+                prepared = prepared.run()
             if isinstance(prepared, FileResult):
                 report.files.append(prepared)
                 progress.advance(prepared)
@@ -267,6 +284,28 @@ class Ingestor:
                 self._flush(batch, report, progress)
                 batch, pending = [], 0
         self._flush(batch, report, progress)
+
+    def _prepared(self, files: list[str], force: bool) -> Iterator[_Prepared | FileResult]:
+        """Each file loaded and chunked, in order. With `parse_ahead`, one thread reads and
+        parses the next files while this one embeds (torch and PDFium release the GIL)."""
+        if self.parse_ahead <= 0 or len(files) < 2:
+            for path in files:
+                yield self._prepare(path, force)
+            return
+        with ThreadPoolExecutor(1, thread_name_prefix="quire-parse") as pool:
+            ahead: deque = deque()
+            todo = iter(files)
+            for path in itertools.islice(todo, self.parse_ahead):
+                ahead.append(pool.submit(self._prepare, path, force))
+            try:
+                while ahead:
+                    done = ahead.popleft().result()
+                    for path in itertools.islice(todo, 1):
+                        ahead.append(pool.submit(self._prepare, path, force))
+                    yield done
+            finally:
+                for f in ahead:
+                    f.cancel()
 
     def _prepare(self, path: str, force: bool) -> _Prepared | FileResult:
         """Load and chunk one file, or say why not (unchanged, or failed with a reason)."""
@@ -287,11 +326,14 @@ class Ingestor:
             data = _read(path)
             sha = hashlib.sha256(data).hexdigest()
             if indexed and previous.sha256 == sha:
-                self.manifest.touch(path, st.st_size, st.st_mtime_ns)
-                return FileResult(
-                    path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
+                size, mtime = st.st_size, st.st_mtime_ns
+                return _Later(
+                    lambda: self.manifest.touch(path, size, mtime),
+                    FileResult(
+                        path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
+                    ),
                 )
-            doc = load(path, data)
+            doc = load(path, data, self.settings.pdf_engine)
             chunks = chunk_document(
                 doc,
                 path,
@@ -303,13 +345,15 @@ class Ingestor:
             if not chunks:
                 raise LoadError("no text to index")
         except LoadError as exc:
-            return self._fail(path, kind, str(exc), previous)
+            reason = str(exc)
         except OSError as exc:
-            return self._fail(path, kind, _os_reason(exc), previous)
+            reason = _os_reason(exc)
         except Exception as exc:  # a loader bug on a strange file must not stop the batch
-            return self._fail(
-                path, kind, f"unexpected error: {type(exc).__name__}: {exc}", previous
-            )
+            reason = f"unexpected error: {type(exc).__name__}: {exc}"
+        else:
+            reason = ""
+        if reason:
+            return _Later(lambda: self._fail(path, kind, reason, previous))
         return _Prepared(
             path=path,
             kind=doc.kind,
@@ -340,6 +384,7 @@ class Ingestor:
             result = self._commit(p, written)
             report.files.append(result)
             progress.advance(result)
+        release_memory()
 
     def _commit(self, p: _Prepared, written: bool) -> FileResult:
         """Make the store hold exactly `p`'s new chunks for its source, then record it."""

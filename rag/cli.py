@@ -116,6 +116,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     b.set_defaults(func=_bench_answers)
+    b = bench.add_parser("ingest", help="files/s, pages/s, chunks/s and peak RSS of an ingest")
+    b.add_argument("folder", metavar="DIR", help="a folder of documents, or a BEIR folder")
+    b.add_argument("--workdir", help="keep the written documents and the indexes here")
+    b.add_argument("--no-plain", action="store_true", help="skip the slower comparison ingests")
+    b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    b.set_defaults(func=_bench_ingest)
     return p
 
 
@@ -290,6 +296,23 @@ def _bench_answers(args) -> int:
         log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
     )
     print(json.dumps(result, indent=2) if args.json else format_answers(result))
+    return 0
+
+
+def _bench_ingest(args) -> int:
+    from pathlib import Path
+
+    from rag.bench_ingest import format_ingest, run_ingest_bench
+    from rag.settings import Settings
+
+    result = run_ingest_bench(
+        Path(args.folder),
+        Settings.from_env(),
+        workdir=Path(args.workdir) if args.workdir else None,
+        plain=not args.no_plain,
+        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+    )
+    print(json.dumps(result, indent=2) if args.json else format_ingest(result))
     return 0
 
 

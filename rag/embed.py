@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -71,15 +73,33 @@ _WORD = re.compile(r"\w+|[^\w\s]")
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder, on CPU, on first use."""
 
-    def __init__(self, path: Path | None = None, batch_size: int = 32, threads: int | None = None):
+    def __init__(
+        self,
+        path: Path | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+        precision: str = "auto",
+    ):
         self.path = path
+        # The name goes into the index: bf16 and fp32 vectors of one model may be mixed
+        # (cosine >= 0.998 between them, measured), so the precision is not part of it.
         self.name = BUNDLED_EMBEDDER if path is None else str(path)
         self.batch_size = batch_size
         self.threads = threads
+        self.precision = resolve_precision(precision)
         self._model = None
+        self._counter = None
+        self._count_lock = threading.Lock()
+        self._load_lock = threading.Lock()
 
     def warm_up(self):
         """Load the model (a few seconds); later calls reuse it."""
+        if self._model is not None:
+            return self._model
+        with self._load_lock:
+            return self._load()
+
+    def _load(self):
         if self._model is None:
             prepare_torch(self.threads)
             from sentence_transformers import SentenceTransformer
@@ -87,7 +107,15 @@ class SentenceTransformerEmbedder:
             path = self.path or bundled_embedder_path()
             if not (path / "modules.json").exists() and not (path / "config.json").exists():
                 raise QuireError(f"no sentence-transformers model folder at {path}")
-            self._model = SentenceTransformer(str(path), device="cpu")
+            model = SentenceTransformer(str(path), device="cpu")
+            if self.precision == "bf16":
+                import torch
+
+                model = model.to(torch.bfloat16)
+            # Counting runs on the parse thread while `encode` tokenizes on this one; a Rust
+            # tokenizer used by two threads at once fails ("Already borrowed"): give it a copy.
+            self._counter = copy.deepcopy(model.tokenizer)
+            self._model = model
         return self._model
 
     @property
@@ -101,27 +129,58 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        tokenizer = self.warm_up().tokenizer
-        ids = tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
-        return [len(x) for x in ids]
+        self.warm_up()
+        with self._count_lock:
+            ids = self._counter(list(texts), add_special_tokens=True, truncation=False)
+        return [len(x) for x in ids["input_ids"]]
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self.warm_up().encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
+        import numpy as np
+
+        vectors = (
+            self.warm_up()
+            .encode(
+                list(texts),  # sentence-transformers batches them sorted by length
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            .astype(np.float32)
         )
-        return vectors.tolist()
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)  # in fp32, also for bf16
+        return (vectors / np.maximum(norms, 1e-12)).tolist()
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is
+    emulated and slower than fp32."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def resolve_precision(precision: str) -> str:
+    """`auto` becomes bf16 where the CPU has it (2.5-3x faster here), else fp32."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise QuireError(f"embedding precision must be auto, fp32 or bf16, not {precision!r}")
+    if precision == "auto":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return precision
 
 
 def prepare_torch(threads: int | None) -> None:
     """Before loading any model: keep the Hugging Face libraries offline and quiet."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # oneDNN keeps a compiled kernel (and its scratch memory) for every input shape it saw, up
+    # to 1,024; chunks come in many lengths. 8 is enough (measured: peak RSS of an ingest of
+    # 1,500 SciFact notes 1,740 -> 1,261 MB together with `release_memory`, same speed).
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
     import torch
     import transformers
 
@@ -129,6 +188,17 @@ def prepare_torch(threads: int | None) -> None:
     transformers.logging.disable_progress_bar()  # we count tokens ourselves
     if threads:
         torch.set_num_threads(threads)
+
+
+def release_memory() -> None:
+    """Give freed heap back to the system (glibc keeps it otherwise: an ingest's RSS kept
+    growing by the size of the embedding buffers)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
 
 
 def bundled_embedder_path() -> Path:

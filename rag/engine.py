@@ -150,7 +150,10 @@ def make_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "fake":
         return HashEmbedder()
     return SentenceTransformerEmbedder(
-        settings.embed_model, batch_size=settings.embed_batch, threads=settings.threads
+        settings.embed_model,
+        batch_size=settings.embed_batch,
+        threads=settings.threads,
+        precision=settings.embed_precision,
     )
 
 

@@ -33,6 +33,8 @@ class Settings:
     answer_mode: str = "llm"
     chroma_url: str = ""  # a Chroma server (`chroma run`) instead of the store under home
     embed_precision: str = "auto"  # auto (bf16 where the CPU has it), fp32 or bf16
+    pdf_engine: str = "auto"  # auto (PDFium, pypdf as fallback) or pypdf
+    parse_ahead: int = 8  # files read and parsed ahead of the embedder, on a second thread
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -53,8 +55,12 @@ class Settings:
             raise SettingsError(
                 f"QUIRE_EMBED_PRECISION must be auto, fp32 or bf16, not {self.embed_precision!r}"
             )
+        if self.pdf_engine not in ("auto", "pypdf"):
+            raise SettingsError(f"QUIRE_PDF_ENGINE must be auto or pypdf, not {self.pdf_engine!r}")
         if self.ctx < 512:
             raise SettingsError("QUIRE_CTX must be at least 512")
+        if self.parse_ahead < 0:
+            raise SettingsError("QUIRE_PARSE_AHEAD must be 0 or more")
         if self.embed_batch < 1 or self.max_file_mb <= 0:
             raise SettingsError("QUIRE_EMBED_BATCH and QUIRE_MAX_FILE_MB must be positive")
 
@@ -83,6 +89,8 @@ class Settings:
             answer_mode=env.get("QUIRE_ANSWER_MODE", "llm").strip().lower(),
             chroma_url=env.get("QUIRE_CHROMA_URL", "").strip(),
             embed_precision=env.get("QUIRE_EMBED_PRECISION", "auto").strip().lower(),
+            pdf_engine=env.get("QUIRE_PDF_ENGINE", "auto").strip().lower(),
+            parse_ahead=_number(env, "QUIRE_PARSE_AHEAD", 8, int),
         )
 
     @property

@@ -77,9 +77,16 @@ def source_text(path: str, page: int | None) -> str:
 
 def pdf_page_png(path: str, page: int, width: int = 900) -> bytes:
     """Page `page` (1-based) of a PDF rendered as a PNG, `width` pixels wide."""
-    import io
-
     import pypdfium2 as pdfium
+
+    from ingest.load import PDFIUM_LOCK
+
+    with PDFIUM_LOCK:
+        return _render(pdfium, path, page, width)
+
+
+def _render(pdfium, path: str, page: int, width: int) -> bytes:
+    import io
 
     try:
         pdf = pdfium.PdfDocument(path)

@@ -116,3 +116,13 @@ def _encrypt(data: bytes, user_password: str, owner_password: str, algorithm: st
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+# Four pages; the answer to "Which frog has a translucent belly?" is on page 3.
+FROG_GUIDE = [
+    "Field guide to amphibians. Chapter one covers toads of the northern forests.",
+    "Chapter two explains how to record frog calls at night with a small microphone.",
+    "Chapter three. The glass frog has a translucent belly, so its heart can be seen. "
+    "It lives near waterfalls in the Andes.",
+    "Chapter four is about protecting wetlands from drainage.",
+]

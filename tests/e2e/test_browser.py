@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import write
+from tests.pdfs import FROG_GUIDE as PAGES
 from tests.pdfs import make_pdf
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +35,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-]
-PAGES = [
-    "Field guide to amphibians. Chapter one covers toads of the northern forests.",
-    "Chapter two explains how to record frog calls at night with a small microphone.",
-    "Chapter three. The glass frog has a translucent belly, so its heart can be seen. "
-    "It lives near waterfalls in the Andes.",
-    "Chapter four is about protecting wetlands from drainage.",
 ]
 QUESTION = "Which frog has a translucent belly?"
 SLOW = 180_000  # ms: loading both models and answering on 2 shared cores

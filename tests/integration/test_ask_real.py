@@ -8,15 +8,8 @@ from ingest.load import load
 from rag.generate import LlamaGenerator
 from rag.store import ChromaStore
 from tests.helpers import write
+from tests.pdfs import FROG_GUIDE as PAGES
 from tests.pdfs import make_pdf
-
-PAGES = [
-    "Field guide to amphibians. Chapter one covers toads of the northern forests.",
-    "Chapter two explains how to record frog calls at night with a small microphone.",
-    "Chapter three. The glass frog has a translucent belly, so its heart can be seen. "
-    "It lives near waterfalls in the Andes.",
-    "Chapter four is about protecting wetlands from drainage.",
-]
 
 
 @pytest.fixture(scope="module")

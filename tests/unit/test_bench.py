@@ -69,3 +69,21 @@ def test_run_on_tiny_beir_with_fakes(tmp_path, settings):
 def test_not_a_beir_folder(tmp_path, settings):
     with pytest.raises(QuireError, match="not a BEIR folder"):
         run_retrieval(tmp_path, settings)
+
+
+def test_bench_ingest_pieces(tmp_path):
+    from rag.bench_ingest import ingest_process, pdf_extraction
+    from tests.helpers import write
+    from tests.pdfs import make_pdf
+
+    pdf = write(tmp_path / "docs" / "a.pdf", make_pdf(["Frogs sing.", "Toads dig holes."]))
+    write(tmp_path / "docs" / "b.md", "# B\n\nSome note.\n")
+    ext = pdf_extraction([pdf])
+    assert ext["pages"] == 2 and ext["pypdf_words_also_found_by_pdfium"] == 1.0
+    run = ingest_process(
+        tmp_path / "docs", tmp_path / "home", {"QUIRE_EMBEDDER": "fake", "QUIRE_LLM": "fake"}
+    )
+    assert run["counts"]["added"] == 2 and run["pages"] == 3 and run["chunks"] == 3
+    assert 20 < run["peak_rss_mb"] < 2000
+    again = ingest_process(tmp_path / "docs", tmp_path / "home", {"QUIRE_EMBEDDER": "fake"})
+    assert again["counts"]["unchanged"] == 2 and again["chunks"] == 0

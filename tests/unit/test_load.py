@@ -173,10 +173,30 @@ def test_pdf_page_whose_extraction_fails_is_noted(monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(PageObject, "extract_text", flaky)
-    doc = load("f.pdf", make_pdf(["one", "two", "three"]))
+    doc = load("f.pdf", make_pdf(["one", "two", "three"]), pdf_engine="pypdf")
     assert doc.pages == ("one", "", "three")
     assert [s.page for s in doc.sections] == [1, 3]
     assert doc.notes == ("text could not be extracted from page(s) 2",)
+
+
+def test_pdfium_page_whose_extraction_fails_is_noted(monkeypatch):
+    import ingest.load as loader
+
+    original = loader._pdfium_text
+    monkeypatch.setattr(
+        loader, "_pdfium_text", lambda pdf, i: (_ for _ in ()).throw(ValueError()) if i == 1
+        else original(pdf, i)
+    )  # fmt: skip
+    doc = load("f.pdf", make_pdf(["one", "two", "three"]))
+    assert doc.pages == ("one", "", "three")
+    assert doc.notes == ("text could not be extracted from page(s) 2",)
+
+
+def test_pdfium_and_pypdf_find_the_same_words():
+    pages = ["Field guide to amphibians.", "The glass frog (Centrolenidae) is see-through."]
+    data = make_pdf(pages)
+    fast, slow = load("f.pdf", data), load("f.pdf", data, pdf_engine="pypdf")
+    assert [p.split() for p in fast.pages] == [p.split() for p in slow.pages]
 
 
 def test_pdf_without_pages():

@@ -1,0 +1,248 @@
+"""`quire bench ingest DIR`: how fast Quire indexes a folder, against plain pipelines, side by side.
+
+DIR is a folder of documents, or a BEIR folder (its corpus is written out as Markdown notes
+first). Everything is measured in this one run, so the ratios compare like with like:
+
+- PDF text extraction, pypdf against PDFium, on every PDF in DIR (pages/s, and how many of
+  pypdf's words PDFium also finds);
+- embedding the same chunk texts with plain sentence-transformers in fp32 against Quire's
+  embedder as configured (bf16 where the CPU has it);
+- whole ingests, each in a fresh process on a fresh home (so peak RSS is that ingest's):
+  Quire as configured; the same without parsing ahead of the embedder; and the plain
+  pipeline (pypdf, fp32, no parsing ahead). Then the same ingest again with nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rag.errors import QuireError
+from rag.settings import Settings
+
+EMBED_SAMPLE = 2000  # chunk texts for the embedding comparison
+
+
+def run_ingest_bench(
+    folder: Path,
+    settings: Settings,
+    workdir: Path | None = None,
+    plain: bool = True,
+    log: Callable[[str], None] = lambda s: None,
+) -> dict:
+    with tempfile.TemporaryDirectory(prefix="quire-bench-ingest-") as tmp:
+        work = workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        docs = _documents(folder, work, log)
+        result: dict = {"folder": str(folder), "documents": str(docs)}
+        pdfs = sorted(p for p in docs.rglob("*") if p.suffix.lower() == ".pdf")
+        if pdfs:
+            log(f"PDF extraction, pypdf and PDFium, on {len(pdfs)} PDFs")
+            result["pdf_extraction"] = pdf_extraction(pdfs)
+        log("embedding the same chunks: plain sentence-transformers fp32 and Quire's")
+        result["embedding"] = embedding(docs, settings)
+        runs = {"quire": {}}
+        if plain:
+            runs["quire, no parsing ahead"] = {"QUIRE_PARSE_AHEAD": "0"}
+            runs["plain: pypdf, fp32, no parsing ahead"] = {
+                "QUIRE_PDF_ENGINE": "pypdf",
+                "QUIRE_EMBED_PRECISION": "fp32",
+                "QUIRE_PARSE_AHEAD": "0",
+            }
+        result["ingest"] = {}
+        for name, env in runs.items():
+            home = work / f"home-{len(result['ingest'])}"
+            log(f"ingest ({name}) in a fresh process")
+            result["ingest"][name] = ingest_process(docs, home, env)
+            if name == "quire":
+                log("the same ingest again, nothing changed")
+                result["unchanged"] = ingest_process(docs, home, env)
+    return result
+
+
+def _documents(folder: Path, work: Path, log) -> Path:
+    if (folder / "corpus.jsonl").is_file():
+        from rag.bench import read_beir, write_corpus
+
+        corpus, _, _ = read_beir(folder)
+        log(f"writing {len(corpus)} BEIR documents as Markdown notes")
+        write_corpus(corpus, work / "docs")
+        return work / "docs"
+    if not folder.is_dir():
+        raise QuireError(f"not a folder: {folder}")
+    return folder
+
+
+def pdf_extraction(pdfs: list[Path]) -> dict:
+    from ingest.load import _pdfium_pages, _pypdf_pages
+
+    out = {"pdfs": len(pdfs), "pages": 0, "pypdf_seconds": 0.0, "pdfium_seconds": 0.0}
+    words_pypdf = words_both = 0
+    for path in pdfs:
+        data = path.read_bytes()
+        t = time.perf_counter()
+        try:
+            slow, _ = _pypdf_pages(data)
+        except QuireError:
+            continue
+        out["pypdf_seconds"] += time.perf_counter() - t
+        t = time.perf_counter()
+        got = _pdfium_pages(data)
+        out["pdfium_seconds"] += time.perf_counter() - t
+        fast = got[0] if got else []
+        out["pages"] += len(slow)
+        for a, b in zip(slow, fast):
+            wa, wb = set(a.split()), set(b.split())
+            words_pypdf += len(wa)
+            words_both += len(wa & wb)
+    out["pypdf_pages_per_second"] = round(out["pages"] / max(out["pypdf_seconds"], 1e-9), 1)
+    out["pdfium_pages_per_second"] = round(out["pages"] / max(out["pdfium_seconds"], 1e-9), 1)
+    out["speedup"] = round(out["pdfium_pages_per_second"] / out["pypdf_pages_per_second"], 2)
+    out["pypdf_words_also_found_by_pdfium"] = round(words_both / max(words_pypdf, 1), 4)
+    out["pypdf_seconds"] = round(out["pypdf_seconds"], 2)
+    out["pdfium_seconds"] = round(out["pdfium_seconds"], 2)
+    return out
+
+
+def embedding(docs: Path, settings: Settings) -> dict:
+    """Plain `SentenceTransformer.encode` in fp32 (its defaults) against Quire's embedder."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from ingest.chunk import chunk_document, embedding_text
+    from ingest.files import discover
+    from ingest.load import load
+    from rag.embed import SentenceTransformerEmbedder, bundled_embedder_path, prepare_torch
+
+    quire = SentenceTransformerEmbedder(
+        settings.embed_model, settings.embed_batch, settings.threads, settings.embed_precision
+    )
+    quire.warm_up()
+    texts: list[str] = []
+    for path in discover([str(docs)]).files:
+        try:
+            doc = load(path, Path(path).read_bytes())
+        except QuireError:
+            continue
+        chunks = chunk_document(
+            doc,
+            path,
+            settings.chunk_tokens,
+            settings.chunk_overlap,
+            quire.count_tokens,
+            quire.max_tokens,
+        )
+        texts.extend(embedding_text(c) for c in chunks)
+        if len(texts) >= EMBED_SAMPLE:
+            break
+    texts = texts[:EMBED_SAMPLE]
+    prepare_torch(settings.threads)
+    plain = SentenceTransformer(str(settings.embed_model or bundled_embedder_path()), device="cpu")
+    plain.encode(texts[:32])
+    quire.embed(texts[:32])  # both warm
+    t = time.perf_counter()
+    a = plain.encode(texts, normalize_embeddings=True)
+    plain_s = time.perf_counter() - t
+    t = time.perf_counter()
+    b = np.asarray(quire.embed(texts), dtype=np.float32)
+    quire_s = time.perf_counter() - t
+    cos = (a * b).sum(axis=1)
+    return {
+        "chunks": len(texts),
+        "precision": quire.precision,
+        "batch_size": quire.batch_size,
+        "plain_fp32_chunks_per_second": round(len(texts) / plain_s, 1),
+        "quire_chunks_per_second": round(len(texts) / quire_s, 1),
+        "speedup": round(plain_s / quire_s, 2),
+        "cosine_to_fp32_min": round(float(cos.min()), 4),
+        "cosine_to_fp32_median": round(float(statistics.median(cos.tolist())), 4),
+    }
+
+
+_CHILD = """
+import atexit, sys
+def peak():
+    with open("/proc/self/status") as f:
+        kb = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    print("PEAK_RSS_KB", kb, file=sys.stderr)
+atexit.register(peak)
+from rag.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def ingest_process(docs: Path, home: Path, env: dict[str, str]) -> dict:
+    """`quire ingest DOCS --json` in a child process; its wall time and peak RSS."""
+    full = {**os.environ, **env, "QUIRE_HOME": str(home)}
+    t = time.perf_counter()
+    # The child reports its own peak (VmHWM): the parent's rusage would count the pages it
+    # shared with this (large) process before exec.
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, "ingest", str(docs), "--json"],
+        env=full,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t
+    if proc.returncode not in (0, 1):
+        raise QuireError(f"quire ingest failed ({proc.returncode}): {proc.stderr[-500:]}")
+    peak_kb = int(proc.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0])
+    report = json.loads(proc.stdout)
+    files = report["files"]
+    pages = sum(f["pages"] or 1 for f in files if f["status"] in ("added", "updated"))
+    seconds = report["seconds"]
+    return {
+        "env": env,
+        "files": len(files),
+        "counts": report["counts"],
+        "chunks": report["chunks"],
+        "pages": pages,
+        "ingest_seconds": seconds,
+        "wall_seconds": round(wall, 2),  # with Python start-up and model loading
+        "files_per_second": round(len(files) / seconds, 1) if seconds else None,
+        "pages_per_second": round(pages / seconds, 1) if seconds else None,
+        "chunks_per_second": report["chunks_per_second"],
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+    }
+
+
+def format_ingest(r: dict) -> str:
+    lines = [f"documents: {r['documents']}"]
+    pe = r.get("pdf_extraction")
+    if pe:
+        lines += [
+            "",
+            f"PDF text extraction, {pe['pdfs']} PDFs, {pe['pages']} pages:",
+            f"  pypdf   {pe['pypdf_pages_per_second']:8.1f} pages/s",
+            f"  PDFium  {pe['pdfium_pages_per_second']:8.1f} pages/s  ({pe['speedup']}x; "
+            f"{pe['pypdf_words_also_found_by_pdfium']:.1%} of pypdf's words also in PDFium's)",
+        ]
+    e = r["embedding"]
+    lines += [
+        "",
+        f"embedding {e['chunks']} chunks:",
+        f"  plain sentence-transformers fp32  {e['plain_fp32_chunks_per_second']:7.1f} chunks/s",
+        f"  Quire ({e['precision']}, batch {e['batch_size']})"
+        f"{'':14}{e['quire_chunks_per_second']:7.1f} chunks/s  ({e['speedup']}x; cosine to fp32 "
+        f"min {e['cosine_to_fp32_min']}, median {e['cosine_to_fp32_median']})",
+        "",
+        f"{'ingest':40} {'files':>6} {'pages':>6} {'chunks':>7} {'seconds':>8} {'files/s':>8} "
+        f"{'pages/s':>8} {'chunks/s':>9} {'peak RSS':>9}",
+    ]
+    rows = dict(r["ingest"])
+    if "unchanged" in r:
+        rows["quire, again with nothing changed"] = r["unchanged"]
+    for name, m in rows.items():
+        lines.append(
+            f"{name:40} {m['files']:6} {m['pages']:6} {m['chunks']:7} {m['ingest_seconds']:8.2f} "
+            f"{m['files_per_second'] or 0:8.1f} {m['pages_per_second'] or 0:8.1f} "
+            f"{m['chunks_per_second']:9.1f} {m['peak_rss_mb']:7.0f} MB"
+        )
+    return "\n".join(lines)
