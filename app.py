@@ -159,13 +159,24 @@ def where(item: dict) -> str:
     return " · ".join(parts)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def page_png(path: str, page: int, mtime_ns: int) -> bytes:
+    return view.pdf_page_png(path, page)  # mtime_ns: a changed file is read again
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def page_text(path: str, page: int | None, mtime_ns: int) -> str:
+    return view.source_text(path, page)  # a PDF is parsed once, not on every rerun
+
+
 def open_source(item: dict, start: int, end: int, quote: str) -> None:
     """The cited place in its document: the PDF page, or the note's text around the quote."""
     source, page = item["source"], item.get("page")
     try:
+        mtime = os.stat(source).st_mtime_ns if os.path.exists(source) else 0
         if page and source.lower().endswith(".pdf"):
-            st.image(view.pdf_page_png(source, page), caption=f"page {page}")
-        text = view.source_text(source, page)
+            st.image(page_png(source, page, mtime), caption=f"page {page}")
+        text = page_text(source, page, mtime)
         p = view.passage(text, start, end, quote)
         with st.container(height=320):
             st.markdown(
