@@ -200,7 +200,7 @@ def citation_card(message_id: int, c: dict) -> None:
             open_source(c, c["start"], c["end"], c["quote"])
 
 
-def passage_card(message_id: int, i: int, p: dict, scores: bool) -> None:
+def passage_card(p: dict, scores: bool) -> None:
     with st.container(border=True):
         line = where(p)
         if scores:
@@ -220,8 +220,8 @@ def show_answer(m: Message, scores: bool) -> None:
         st.caption(f"Asked while these were still being indexed, so not used: {names}")
     if d.get("refused"):
         st.warning(f"**Not in your documents.** {m.text}", icon=":material/search_off:")
-        for i, p in enumerate(d.get("passages", [])[:3]):
-            passage_card(m.id, i, p, scores)
+        for p in d.get("passages", [])[:3]:
+            passage_card(p, scores)
         return
     left, right = st.columns([3, 2])
     left.markdown(m.text)
@@ -238,8 +238,8 @@ def show_answer(m: Message, scores: bool) -> None:
             citation_card(m.id, c)
     if scores and d.get("passages"):
         with st.expander("Retrieved passages"):
-            for i, p in enumerate(d["passages"]):
-                passage_card(m.id, i, p, True)
+            for p in d["passages"]:
+                passage_card(p, True)
 
 
 # --- adding files -----------------------------------------------------------------------------

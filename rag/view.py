@@ -26,12 +26,18 @@ def marked(text: str, start: int, end: int) -> str:
     )
 
 
+def locate(text: str, quote: str, offset: int | None) -> int | None:
+    """Where `quote` is in `text`: at `offset` if it is there, else where it first occurs."""
+    if offset is not None and text[offset : offset + len(quote)] == quote:
+        return offset
+    at = text.find(quote)
+    return at if at >= 0 else None
+
+
 def marked_quote(excerpt: str, quote: str, offset: int | None = None) -> str:
-    """HTML of `excerpt` with `quote` marked: at `offset` if it is there, else where it occurs."""
-    if offset is not None and excerpt[offset : offset + len(quote)] == quote:
-        return marked(excerpt, offset, offset + len(quote))
-    at = excerpt.find(quote)
-    return marked(excerpt, at, at + len(quote)) if at >= 0 else marked(excerpt, 0, 0)
+    """HTML of `excerpt` with `quote` marked (see `locate`); unmarked if it is not there."""
+    at = locate(excerpt, quote, offset)
+    return marked(excerpt, 0, 0) if at is None else marked(excerpt, at, at + len(quote))
 
 
 def _block(body: str) -> str:
@@ -52,11 +58,10 @@ class Passage:
 def passage(page_text: str, start: int, end: int, quote: str, around: int = CONTEXT_CHARS):
     """The text around `page_text[start:end]`; if the offsets do not hold `quote` (the file
     changed since it was indexed), the quote is looked for instead."""
-    if page_text[start:end] != quote:
-        at = page_text.find(quote)
-        if at < 0:
-            raise QuireError("the quote is no longer in this file: it changed since indexing")
-        start, end = at, at + len(quote)
+    at = locate(page_text, quote, start if page_text[start:end] == quote else None)
+    if at is None:
+        raise QuireError("the quote is no longer in this file: it changed since indexing")
+    start, end = at, at + len(quote)
     a, b = max(0, start - around), min(len(page_text), end + around)
     return Passage(page_text[a:b], start - a, end - a, a > 0, b < len(page_text))
 
