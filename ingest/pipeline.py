@@ -106,6 +106,7 @@ class Ingestor:
         # Told who holds the library when another process is writing to it, before waiting.
         self.on_wait: Callable[[str], None] | None = None
         self.parse_ahead = settings.parse_ahead
+        self._changed = False  # the vector store was written in this `writing` block
 
     @contextmanager
     def writing(self) -> Iterator[None]:
@@ -113,10 +114,14 @@ class Ingestor:
         processes about ours afterwards."""
         with self.lock.hold(self.on_wait):
             self.refresh()
+            if self.lock.depth == 1:
+                self._changed = False
             try:
                 yield
             finally:
-                if self.lock.depth == 1:
+                # Only a change to the vector store makes other processes reopen theirs (an
+                # ingest of unchanged files must not cost them a reload of the whole index).
+                if self.lock.depth == 1 and self._changed:
                     self.store.mark(new_generation(self.settings.home))
 
     def refresh(self) -> None:
@@ -126,11 +131,13 @@ class Ingestor:
     # --- both indexes -------------------------------------------------------------------
 
     def _write(self, chunks: Sequence[Chunk], vectors) -> None:
+        self._changed = True
         self.store.upsert(chunks, vectors)
         self.lexical.upsert(chunks)
 
     def _delete(self, ids: set[str]) -> None:
         if ids:
+            self._changed = True
             self.store.delete(sorted(ids))
             self.lexical.delete(sorted(ids))
 
@@ -172,6 +179,7 @@ class Ingestor:
         if stored.get("embedding_dim") is None:
             meta = {**stored, **self.wanted_meta(), "embedding_dim": str(dim)}
             self.manifest.set_meta(meta)
+            self._changed = True
             self.store.set_meta(meta)
 
     # --- commands -----------------------------------------------------------------------
@@ -242,6 +250,7 @@ class Ingestor:
         started = float(stored.get(_REINDEX_KEY, 0)) or time.time()
         if _REINDEX_KEY not in stored:
             meta = {**self.wanted_meta(), _REINDEX_KEY: repr(started)}
+            self._changed = True
             self.store.reset()
             self.lexical.reset()
             self.store.set_meta(meta)
@@ -262,6 +271,7 @@ class Ingestor:
         meta = self.manifest.get_meta()
         meta.pop(_REINDEX_KEY, None)
         self.manifest.set_meta(meta)
+        self._changed = True
         self.store.set_meta(meta)
         report.seconds = time.perf_counter() - began
         return report

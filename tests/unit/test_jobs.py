@@ -77,3 +77,17 @@ def test_removing_an_upload_deletes_quires_copy(make_engine, tmp_path):
         assert writer.wait(30) and not up.exists() and engine.documents() == []
     finally:
         writer.stop()
+
+
+def test_only_a_change_to_the_index_tells_other_processes(make_engine, settings, tmp_path):
+    from ingest.lock import read_generation
+
+    engine = make_engine()
+    note = write(tmp_path / "n.md", "A note.\n")
+    engine.ingest([str(note)])
+    first = read_generation(settings.home)
+    engine.ingest([str(note)])  # unchanged: other processes need not reopen their store
+    assert first and read_generation(settings.home) == first
+    write(note, "A changed note.\n")
+    engine.ingest([str(note)])
+    assert read_generation(settings.home) != first
