@@ -8,6 +8,7 @@ find related documents. Conversations are kept in QUIRE_HOME/chats.sqlite3.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -16,15 +17,21 @@ from pathlib import Path
 import streamlit as st
 
 from ingest.uploads import save_upload
-from rag import view
-from rag.chats import ChatStore, Message, answer_data
+from rag.answer.policy import resolve_mode
+from rag.chat import view
+from rag.chat.chats import ChatStore, Message, answer_data
+from rag.chat.jobs import FAILED, RUNNING, Writer
 from rag.engine import Engine, build_engine, make_generator
 from rag.errors import QuireError
-from rag.jobs import FAILED, RUNNING, Writer
 from rag.settings import Settings
 
 SUFFIXES = ["pdf", "md", "markdown", "txt", "py"]
 BUNDLED, GGUF, SERVER = "Bundled model", "GGUF file", "OpenAI-compatible server"
+MODE_LABELS = {
+    "auto": "Automatic",
+    "llm": "Written by the model",
+    "quotes": "Quotes only",
+}
 
 st.set_page_config(page_title="Quire", page_icon=":material/menu_book:", layout="wide")
 
@@ -38,6 +45,23 @@ def resources() -> tuple[Settings, Engine, Writer, ChatStore]:
         lambda: build_engine(settings, embedder=engine.embedder), owned=settings.uploads_dir
     )
     return settings, engine, writer, ChatStore(settings.chats_path)
+
+
+@st.cache_resource(show_spinner=False)
+def answering() -> dict[int, threading.Lock]:
+    """One lock per chat: a chat's questions are answered one at a time, in order."""
+    return {}
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def found_models() -> list[dict]:
+    """Answer models already on this computer (GGUF files, local servers); never downloads."""
+    from rag.answer.models import discover
+
+    try:
+        return [m.to_dict() for m in discover()]
+    except Exception:  # a broken model folder must not break the sidebar
+        return []
 
 
 @st.cache_resource(show_spinner=False)
@@ -105,21 +129,43 @@ with st.sidebar:
             left.button("Rename", on_click=rename_chat, width="stretch")
             right.button("Delete", on_click=delete_chat, width="stretch")
     with st.expander("Answer settings"):
+        modes = ["auto", "llm", "quotes"]
         mode = st.radio(
             "Answer mode",
-            ["llm", "quotes"],
-            index=0 if settings.answer_mode == "llm" else 1,
-            format_func=lambda m: {"llm": "Written by the model", "quotes": "Quotes only"}[m],
-            help="Quotes only: the best supporting sentences, no model. Fast and always grounded.",
+            modes,
+            index=modes.index(settings.answer_mode),
+            format_func=MODE_LABELS.get,
+            help="Automatic: quoted sentences with the small bundled model, written answers "
+            "with a bigger model you choose. Quotes only: no model, always grounded.",
         )
-        k = st.slider("Excerpts", 1, 12, engine.answerer.settings.k)
-        choice = st.radio("Model", [BUNDLED, GGUF, SERVER])
-        value = name = ""
-        if choice == GGUF:
+        models = found_models()
+        options = [m["label"] for m in models] + [GGUF, SERVER]
+        picked = st.selectbox(
+            "Model",
+            options,
+            help="Models found on this computer (Ollama, LM Studio, GPT4All, Hugging Face "
+            "cache, local servers), or a GGUF file or server you name.",
+        )
+        chosen = next((m for m in models if m["label"] == picked), None)
+        choice, value, name = BUNDLED, "", ""
+        if chosen is not None and chosen["kind"] == "gguf":
+            choice, value = GGUF, chosen["path"]
+        elif chosen is not None and chosen["kind"] == "server":
+            choice, value, name = SERVER, chosen["url"], chosen.get("model", "")
+        elif picked == GGUF:
+            choice = GGUF
             value = st.text_input("GGUF path", placeholder="~/models/model.gguf")
-        elif choice == SERVER:
+        elif picked == SERVER:
+            choice = SERVER
             value = st.text_input("Server URL", placeholder="http://127.0.0.1:8080/v1")
             name = st.text_input("Model name", placeholder="(the server's default)")
+        k = st.select_slider(
+            "Excerpts",
+            ["auto", *range(1, 13)],
+            value="auto",
+            help="How many passages are retrieved; auto: as many as suit the model.",
+        )
+        k = None if k == "auto" else k
         show_scores = st.toggle("Show retrieval scores")
 
 
@@ -137,6 +183,20 @@ def answer_model():
             return None
         return generator_for(SERVER, value.strip(), name.strip())
     return generator_for(BUNDLED, "", "")
+
+
+def mode_line() -> None:
+    """Which answer mode is in use, and why (shown above the chat)."""
+    try:
+        gen = answer_model() if mode != "quotes" else None
+    except QuireError:
+        gen = None
+    if mode == "quotes" or gen is None:
+        st.caption("Answers: quotes only (chosen in Answer settings)")
+        return
+    used, why = resolve_mode(mode, gen)
+    what = "quoted sentences" if used == "quotes" else f"written by {gen.name}"
+    st.caption(f"Answers: {what} · {why if mode == 'auto' else 'chosen in Answer settings'}")
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -219,11 +279,19 @@ def show_answer(m: Message, scores: bool) -> None:
         names = ", ".join(os.path.basename(p) for p in d["pending"])
         st.caption(f"Asked while these were still being indexed, so not used: {names}")
     if d.get("refused"):
+        searched = d.get("standalone_question")
+        if searched and searched != d.get("question", searched):
+            st.caption(f"searched for: {md(searched)}")
         st.warning(f"**Not in your documents.** {m.text}", icon=":material/search_off:")
         for p in d.get("passages", [])[:3]:
             passage_card(p, scores)
         return
     left, right = st.columns([3, 2])
+    searched = d.get("standalone_question")
+    if searched and searched != d.get("question", searched):
+        left.caption(f"searched for: {md(searched)}")
+    if d.get("note"):
+        left.caption(md(d["note"]))
     left.markdown(m.text)
     if scores and d.get("timings"):
         t = d["timings"]
@@ -326,6 +394,7 @@ def chat_view() -> None:
         add_files("welcome")
     show_notes()
     progress()
+    mode_line()
     chat_id = state.get("chat_id")
     if chat_id is not None:
         for m in chats.messages(chat_id):
@@ -336,35 +405,56 @@ def chat_view() -> None:
                     show_answer(m, show_scores)
     question = st.chat_input("Ask about your documents")
     if question:
-        ask(question)
+        if state.get("chat_id") is None:
+            state.chat_id = chats.create().id
+        chats.add(state.chat_id, Message("user", question))
+        with st.chat_message("user"):
+            st.markdown(question)
+    if state.get("chat_id") is not None and chats.unanswered(state.chat_id):
+        answer_waiting(state.chat_id)
+        st.rerun()  # show them from the history: the checked text, with its source cards
 
 
-def ask(question: str) -> None:
-    if state.get("chat_id") is None:
-        state.chat_id = chats.create().id
-    chat_id = state.chat_id
-    history = chats.history(chat_id)
-    chats.add(chat_id, Message("user", question))
-    with st.chat_message("user"):
-        st.markdown(question)
-    with st.chat_message("assistant"):
-        pending = writer.pending()
-        if pending:
-            names = ", ".join(os.path.basename(p) for p in pending)
-            st.info(f"Still indexing {names}: this answer cannot use them yet.")
-        generator = answer_model() if mode == "llm" else None
-        if mode == "llm" and generator is None:
-            return
-        try:
-            stream = engine.ask(question, history, mode=mode, k=k, generator=generator)
-            st.write_stream(stream)
-            answer = stream.result()
-            data = answer_data(answer)
-            data["pending"] = pending
-            chats.add(chat_id, Message("assistant", answer.text, data))
-        except QuireError as exc:
-            chats.add(chat_id, Message("assistant", str(exc), {"error": True}))
-    st.rerun()  # show it from the history: the checked text, with its source cards
+def answer_waiting(chat_id: int) -> None:
+    """Answer the chat's unanswered questions, oldest first. A question typed while another
+    was being answered stops that run; the next run answers both, in order."""
+    lock = answering().setdefault(chat_id, threading.Lock())
+    if not lock.acquire(timeout=5):  # another session is answering this chat
+        return
+    try:
+        for _ in range(20):  # ids change as answers are slotted in: look again each time
+            waiting = chats.unanswered(chat_id)
+            if not waiting:
+                break
+            with st.chat_message("assistant"):
+                answer_one(chat_id, waiting[0])
+    finally:
+        lock.release()
+
+
+def answer_one(chat_id: int, q: Message) -> None:
+    pending = writer.pending()
+    if pending:
+        names = ", ".join(os.path.basename(p) for p in pending)
+        st.info(f"Still indexing {names}: this answer cannot use them yet.")
+    generator = answer_model() if mode != "quotes" else None
+    if mode == "llm" and generator is None:
+        error = Message("assistant", "No answer model is set up.", {"error": True})
+        chats.answer(chat_id, q.id, error)
+        return
+    history = chats.history(chat_id, before=q.id)
+    try:
+        stream = engine.ask(q.text, history, mode=mode, k=k, generator=generator)
+        if stream.searched != q.text:
+            st.caption(f"searched for: {md(stream.searched)}")
+        st.write_stream(stream)
+        answer = stream.result()
+        data = answer_data(answer)
+        data["pending"] = pending
+        data["question"] = q.text
+        chats.answer(chat_id, q.id, Message("assistant", answer.text, data))
+    except QuireError as exc:
+        chats.answer(chat_id, q.id, Message("assistant", str(exc), {"error": True}))
 
 
 def library_view() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from sentence_transformers import SentenceTransformer
 
-from rag.embed import bundled_embedder_path, prepare_torch
+from rag.retrieval.embed import bundled_embedder_path, prepare_torch
 
 
 def main() -> None:

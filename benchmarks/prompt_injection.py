@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from rag.citations import MARKER
+from rag.answer.citations import MARKER
 from rag.engine import build_engine
 from rag.settings import Settings
 

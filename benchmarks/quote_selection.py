@@ -19,11 +19,11 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from rag.bench import read_beir, write_corpus
-from rag.bench_answers import HELD_OUT_EVERY, contains
-from rag.citations import overlap, sentences
+from rag.bench.retrieval import read_beir, write_corpus
+from rag.bench.answers import HELD_OUT_EVERY, contains
+from rag.answer.citations import overlap, sentences
 from rag.engine import build_engine
-from rag.lexical import query_terms
+from rag.retrieval.lexical import query_terms
 from rag.settings import Settings
 
 
@@ -102,7 +102,7 @@ def precision(data, split, weights) -> tuple[float, int]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="quire-quotes-") as tmp:
         data = collect(Path(sys.argv[1]), Path(tmp))
-    quire = (1, 0, 1, 0.5)  # rag/answer.py: overlap + cosine + 0.5 * retrieval score
+    quire = (1, 0, 1, 0.5)  # rag/answer/answerer.py: overlap + cosine + 0.5 * retrieval score
     for split in ("bench", "dev"):
         answered = [d for d in data if d["split"] == split and d["rel"] >= 0.45 and d["hits"]]
         oracle = sum(any(h["gold"] for h in d["hits"]) for d in answered) / len(answered)

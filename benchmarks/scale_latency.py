@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench import percentile
-from rag.embed import SentenceTransformerEmbedder
-from rag.lexical import LexicalIndex
-from rag.retrieve import Retriever
-from rag.store import ChromaStore
+from rag.bench.retrieval import percentile
+from rag.retrieval.embed import SentenceTransformerEmbedder
+from rag.retrieval.lexical import LexicalIndex
+from rag.retrieval.retrieve import Retriever
+from rag.retrieval.store import ChromaStore
 from rag.types import Chunk
 
 WORDS = (

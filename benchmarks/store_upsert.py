@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rag.store import ChromaStore
+from rag.retrieval.store import ChromaStore
 from rag.types import Chunk
 
 rnd = random.Random(0)

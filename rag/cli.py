@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -75,15 +76,37 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("ask", help="answer a question from your documents, with sources")
     c.add_argument("question")
-    c.add_argument("--mode", choices=["llm", "quotes"], help="llm (default) or quotes (no model)")
+    c.add_argument(
+        "--mode",
+        choices=["auto", "llm", "quotes"],
+        help="auto (default: quotes with the bundled model, the model's prose with one you "
+        "set), llm, or quotes (no model)",
+    )
     c.add_argument("--model", help="a GGUF file to answer with (default: bundled SmolLM2)")
+    chat = c.add_mutually_exclusive_group()
+    chat.add_argument(
+        "-c", "--continue", dest="cont", action="store_true", help="continue the latest chat"
+    )
+    chat.add_argument("--chat", type=int, metavar="ID", help="continue chat ID (`quire chats`)")
+    chat.add_argument("--new", action="store_true", help="start a new chat (the default)")
     _filter_arguments(c)
     c.add_argument(
         "--json",
         action="store_true",
-        help="print {answer, citations, hits, refused, timings} as JSON",
+        help="print {answer, citations, hits, refused, mode, standalone_question, chat_id, "
+        "timings} as JSON",
     )
     c.set_defaults(func=_ask)
+
+    c = sub.add_parser("chats", help="list the chats (shared with the app), or show one")
+    c.add_argument("--show", type=int, metavar="ID", help="print chat ID's questions and answers")
+    c.add_argument("--json", action="store_true", help="print them as JSON on stdout")
+    c.set_defaults(func=_chats)
+
+    c = sub.add_parser("models", help="the answer models found on this computer")
+    c.add_argument("--no-servers", action="store_true", help="do not look for local servers")
+    c.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
+    c.set_defaults(func=_models)
 
     c = sub.add_parser("bench", help="measure Quire on evaluation data")
     bench = c.add_subparsers(dest="bench", required=True, metavar="WHAT")
@@ -178,7 +201,7 @@ def _reindex(args) -> int:
 
 
 def _search(args) -> int:
-    from rag.retrieve import Filters
+    from rag.retrieval.retrieve import Filters
 
     filters = Filters(path=args.path, kinds=tuple(args.type))
     hits = _engine().search(args.query, k=args.k, filters=filters, mode=args.mode)
@@ -198,8 +221,9 @@ def _search(args) -> int:
 def _ask(args) -> int:
     from dataclasses import asdict, replace
 
+    from rag.chat.chats import ChatStore, Message, answer_data
     from rag.engine import build_engine
-    from rag.retrieve import Filters
+    from rag.retrieval.retrieve import Filters
     from rag.settings import Settings
 
     settings = Settings.from_env()
@@ -207,11 +231,19 @@ def _ask(args) -> int:
         from pathlib import Path
 
         settings = replace(settings, llm_model=Path(args.model).expanduser().resolve(), llm_url="")
-    engine = build_engine(settings)
     filters = Filters(path=args.path, kinds=tuple(args.type))
-    stream = engine.ask(args.question, mode=args.mode, filters=filters)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    chats = ChatStore(settings.chats_path)
+    chat = _chat_for(args, chats)
+    history = chats.history(chat.id) if chat else []
+    engine = build_engine(settings)
+    stream = engine.ask(args.question, history, mode=args.mode, filters=filters)
+    if chat is None:
+        chat = chats.create()
+    chats.add(chat.id, Message("user", args.question))
     if args.json:
         answer = stream.result()
+        chats.add(chat.id, Message("assistant", answer.text, answer_data(answer)))
         print(
             json.dumps(
                 {
@@ -220,16 +252,25 @@ def _ask(args) -> int:
                     "hits": [_hit_dict(h) for h in answer.hits],
                     "refused": answer.refused,
                     "mode": answer.mode,
+                    "mode_reason": answer.mode_reason,
+                    "question": answer.question,
+                    "standalone_question": answer.standalone_question,
+                    "chat_id": chat.id,
+                    "note": answer.note,
                     "timings": {k: round(v, 2) for k, v in answer.timings.items()},
                 },
                 indent=2,
             )
         )
         return 0
+    if stream.searched != args.question:
+        print(f"(searched for: {clean_terminal(stream.searched)})", file=sys.stderr)
     for piece in stream:
-        print(piece, end="", flush=True)
+        print(clean_terminal(piece), end="", flush=True)
     print()
     answer = stream.answer
+    chats.add(chat.id, Message("assistant", answer.text, answer_data(answer)))
+    print(f"(chat {chat.id}: `quire ask -c` continues it)", file=sys.stderr)
     if answer.refused:
         print("\nClosest passages:")
         for h in answer.hits[:3]:
@@ -242,8 +283,101 @@ def _ask(args) -> int:
         mark = " (supporting, not cited by the model)" if c.inferred else ""
         page = f", page {c.page}" if c.page is not None else ""
         print(f"  [{c.n}] {_rel(c.source)}{page}{mark}")
-        print(f'      "{" ".join(c.quote.split())}"')
+        print(f'      "{clean_terminal(" ".join(c.quote.split()))}"')
+    if answer.note:
+        print(f"({answer.note})", file=sys.stderr)
     return 0
+
+
+def _chat_for(args, chats):
+    """The chat this question continues (None: a new one)."""
+    if args.cont:
+        return chats.latest()
+    if args.chat is not None:
+        chat = chats.get(args.chat)
+        if chat is None:
+            raise QuireError(f"no chat {args.chat}: `quire chats` lists them")
+        return chat
+    return None
+
+
+def _chats(args) -> int:
+    from rag.chat.chats import ChatStore
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.chats_path.exists():
+        found, counts, store = [], {}, None
+    else:
+        store = ChatStore(settings.chats_path)
+        found, counts = store.chats(), store.counts()
+    if args.show is not None:
+        chat = store.get(args.show) if store else None
+        if chat is None:
+            raise QuireError(f"no chat {args.show}: `quire chats` lists them")
+        msgs = store.messages(chat.id)
+        if args.json:
+            rows = [{"role": m.role, "text": m.text, **_message_extra(m)} for m in msgs]
+            print(json.dumps({"id": chat.id, "title": chat.title, "messages": rows}, indent=2))
+            return 0
+        print(f"chat {chat.id}: {clean_terminal(chat.title)}")
+        for m in msgs:
+            who = "you" if m.role == "user" else "quire"
+            print(f"\n{who}: {clean_terminal(m.text)}")
+            searched = m.data.get("standalone_question")
+            if m.role == "assistant" and searched:
+                print(f"  (searched for: {clean_terminal(searched)})")
+        return 0
+    if args.json:
+        rows = [
+            {
+                "id": c.id,
+                "title": c.title,
+                "created": c.created,
+                "updated": c.updated,
+                "messages": counts.get(c.id, 0),
+            }
+            for c in found
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not found:
+        print("No chats yet: `quire ask QUESTION` starts one.")
+        return 0
+    for c in found:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated))
+        print(f"{c.id:5}  {when}  {counts.get(c.id, 0):3} msgs  {clean_terminal(c.title)}")
+    return 0
+
+
+def _message_extra(m) -> dict:
+    if m.role != "assistant":
+        return {}
+    keys = ("standalone_question", "mode", "refused", "citations")
+    return {k: m.data[k] for k in keys if k in m.data}
+
+
+def _models(args) -> int:
+    from rag.answer.models import discover
+
+    found = discover(include_servers=not args.no_servers)
+    if args.json:
+        print(json.dumps([m.to_dict() for m in found], indent=2))
+        return 0
+    for m in found:
+        where = m.path or m.url or ""
+        print(f"{m.kind:8} {clean_terminal(m.label)}")
+        print(f"         {clean_terminal(where)}")
+    return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_terminal(text: str) -> str:
+    """Text from documents or models, safe to print: no escape or control characters (a
+    document could otherwise set the window title, the clipboard or rewrite the screen)."""
+    return _CONTROL.sub("", text)
 
 
 def _related(args) -> int:
@@ -266,7 +400,7 @@ def _related(args) -> int:
 def _bench_retrieval(args) -> int:
     from pathlib import Path
 
-    from rag.bench import format_report, run_retrieval
+    from rag.bench.retrieval import format_report, run_retrieval
     from rag.settings import Settings
 
     result = run_retrieval(
@@ -284,7 +418,7 @@ def _bench_retrieval(args) -> int:
 def _bench_answers(args) -> int:
     from pathlib import Path
 
-    from rag.bench_answers import format_answers, run_answers
+    from rag.bench.answers import format_answers, run_answers
     from rag.settings import Settings
 
     result = run_answers(
@@ -302,7 +436,7 @@ def _bench_answers(args) -> int:
 def _bench_ingest(args) -> int:
     from pathlib import Path
 
-    from rag.bench_ingest import format_ingest, run_ingest_bench
+    from rag.bench.ingest import format_ingest, run_ingest_bench
     from rag.settings import Settings
 
     result = run_ingest_bench(
@@ -356,7 +490,7 @@ def snippet(text: str, query: str, width: int = 240) -> str:
     flat = " ".join(text.split())
     if len(flat) <= width:
         return flat
-    from rag.lexical import query_terms
+    from rag.retrieval.lexical import query_terms
 
     lower = flat.lower()
     positions = [lower.find(t) for t in query_terms(query)]

@@ -8,14 +8,14 @@ from dataclasses import replace
 
 from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
-from rag.answer import Answerer, AnswerSettings, AnswerStream
-from rag.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
+from rag.answer.answerer import Answerer, AnswerSettings, AnswerStream
+from rag.answer.generate import Generator, LlamaGenerator, OpenAIGenerator, QuotingGenerator
 from rag.errors import QuireError
-from rag.generate import Generator, LlamaGenerator, OpenAIGenerator, QuotingGenerator
-from rag.lexical import LexicalIndex
-from rag.retrieve import Filters, Hit, Related, Retriever, related
+from rag.retrieval.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
+from rag.retrieval.lexical import LexicalIndex
+from rag.retrieval.retrieve import Filters, Hit, Related, Retriever, related
+from rag.retrieval.store import ChromaStore, Store
 from rag.settings import Settings
-from rag.store import ChromaStore, Store
 from rag.types import DocumentInfo, IngestReport
 
 
@@ -39,7 +39,7 @@ class Engine:
         self.ingestor = Ingestor(settings, embedder, store, lexical, manifest)
         reranker = None
         if settings.rerank_model is not None:
-            from rag.rerank import CrossEncoderReranker
+            from rag.retrieval.rerank import CrossEncoderReranker
 
             reranker = CrossEncoderReranker(settings.rerank_model, threads=settings.threads)
         self.retriever = Retriever(

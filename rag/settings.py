@@ -30,7 +30,7 @@ class Settings:
     llm_name: str = ""
     llm_key: str = ""
     ctx: int = 2048
-    answer_mode: str = "llm"
+    answer_mode: str = "auto"
     chroma_url: str = ""  # a Chroma server (`chroma run`) instead of the store under home
     embed_precision: str = "auto"  # auto (bf16 where the CPU has it), fp32 or bf16
     pdf_engine: str = "auto"  # auto (PDFium, pypdf as fallback) or pypdf
@@ -47,9 +47,9 @@ class Settings:
             raise SettingsError(f"QUIRE_FUSION must be 'rrf' or 'convex', not {self.fusion!r}")
         if self.llm not in ("local", "fake"):
             raise SettingsError(f"QUIRE_LLM must be 'local' or 'fake', not {self.llm!r}")
-        if self.answer_mode not in ("llm", "quotes"):
+        if self.answer_mode not in ("auto", "llm", "quotes"):
             raise SettingsError(
-                f"QUIRE_ANSWER_MODE must be 'llm' or 'quotes', not {self.answer_mode!r}"
+                f"QUIRE_ANSWER_MODE must be auto, llm or quotes, not {self.answer_mode!r}"
             )
         if self.embed_precision not in ("auto", "fp32", "bf16"):
             raise SettingsError(
@@ -86,7 +86,7 @@ class Settings:
             llm_name=env.get("QUIRE_LLM_NAME", "").strip(),
             llm_key=env.get("QUIRE_LLM_KEY", "").strip(),
             ctx=_number(env, "QUIRE_CTX", 2048, int),
-            answer_mode=env.get("QUIRE_ANSWER_MODE", "llm").strip().lower(),
+            answer_mode=env.get("QUIRE_ANSWER_MODE", "auto").strip().lower(),
             chroma_url=env.get("QUIRE_CHROMA_URL", "").strip(),
             embed_precision=env.get("QUIRE_EMBED_PRECISION", "auto").strip().lower(),
             pdf_engine=env.get("QUIRE_PDF_ENGINE", "auto").strip().lower(),

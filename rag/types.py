@@ -124,3 +124,15 @@ class DocumentInfo:
     chunks: int
     error: str
     indexed_at: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk, with its fused score and what each retriever said of it."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None  # cosine similarity, if the dense list had it
+    keyword: float | None = None  # BM25 score, if the keyword list had it
+    dense_rank: int | None = None  # 1-based
+    keyword_rank: int | None = None

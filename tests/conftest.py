@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import HashEmbedder
 from rag.engine import Engine
-from rag.lexical import LexicalIndex
+from rag.retrieval.embed import HashEmbedder
+from rag.retrieval.lexical import LexicalIndex
+from rag.retrieval.store import MemoryStore
 from rag.settings import Settings
-from rag.store import MemoryStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from rag.store import ChromaStore, MemoryStore
+from rag.retrieval.store import ChromaStore, MemoryStore
 from rag.types import Chunk
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.load import load
-from rag.generate import LlamaGenerator
-from rag.store import ChromaStore
+from rag.answer.generate import LlamaGenerator
+from rag.retrieval.store import ChromaStore
 from tests.helpers import write
 from tests.pdfs import FROG_GUIDE as PAGES
 from tests.pdfs import make_pdf

@@ -17,9 +17,9 @@ import pytest
 from ingest.lock import write_lock
 from ingest.manifest import INDEXED, Manifest
 from rag.engine import build_engine
-from rag.lexical import LexicalIndex
+from rag.retrieval.lexical import LexicalIndex
+from rag.retrieval.store import ChromaStore
 from rag.settings import Settings
-from rag.store import ChromaStore
 from tests.helpers import write
 
 QUIRE = [sys.executable, "-m", "rag.cli"]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ingest.chunk import chunk_document
 from ingest.load import load
-from rag.embed import BUNDLED_EMBEDDER
-from rag.store import ChromaStore
+from rag.retrieval.embed import BUNDLED_EMBEDDER
+from rag.retrieval.store import ChromaStore
 from rag.tokens import encoding
 from tests.helpers import bump_mtime, write
 from tests.pdfs import make_pdf

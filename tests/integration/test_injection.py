@@ -4,8 +4,8 @@ bundled model does with such text is measured by benchmarks/prompt_injection.py.
 
 from __future__ import annotations
 
-from rag.generate import LlamaGenerator
-from rag.store import ChromaStore
+from rag.answer.generate import LlamaGenerator
+from rag.retrieval.store import ChromaStore
 from tests.helpers import write
 
 NOTE = (

@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from rag.generate import OpenAIGenerator, bundled_gguf_path
-from rag.store import ChromaStore
+from rag.answer.generate import OpenAIGenerator, bundled_gguf_path
+from rag.retrieval.store import ChromaStore
 from tests.helpers import write
 
 

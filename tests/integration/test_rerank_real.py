@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.embed import bundled_embedder_path
-from rag.rerank import CrossEncoderReranker, rerank
-from rag.retrieve import fuse
+from rag.retrieval.embed import bundled_embedder_path
+from rag.retrieval.rerank import CrossEncoderReranker, rerank
+from rag.retrieval.retrieve import fuse
 from rag.types import Chunk
 
 

@@ -122,7 +122,7 @@ def test_refusal_looks_like_one(home):
 def test_question_while_indexing_says_what_it_could_not_use(home, monkeypatch):
     at = upload(start(), ("a.md", NOTE))
     indexed(home, 1)
-    from rag.jobs import Writer
+    from rag.chat.jobs import Writer
 
     monkeypatch.setattr(Writer, "pending", lambda self: [str(home / "uploads" / "big.pdf")])
     at.run().chat_input[0].set_value("Bananas are yellow and rich in potassium").run()
@@ -190,7 +190,7 @@ def test_a_missing_gguf_file_is_a_clear_error(home):
     at = upload(start(), ("a.md", NOTE))
     indexed(home, 1)
     at.run()
-    model = [r for r in at.sidebar.radio if r.label == "Model"][0]
+    model = [r for r in at.sidebar.selectbox if r.label == "Model"][0]
     model.set_value("GGUF file").run()
     at.sidebar.text_input[-1].set_value("/nowhere/model.gguf").run()
     at.chat_input[0].set_value("Bananas are yellow and rich in potassium").run()
@@ -206,3 +206,37 @@ def test_quotes_mode_and_scores(home):
     at.chat_input[0].set_value("Bananas are yellow and rich in potassium").run()
     shown = texts(at.chat_message[1].markdown)
     assert "Bananas are yellow and rich in potassium. [1]" in shown and "score" in shown
+
+
+def test_a_question_sent_while_another_is_answered_is_not_lost(home):
+    """Typing a question while an answer streams stops that run (Streamlit reruns the script),
+    leaving the first question stored without its answer. The next run answers both, in order."""
+    from rag.chat.chats import ChatStore, Message
+
+    at = upload(start(), ("a.md", NOTE))
+    indexed(home, 1)
+    store = ChatStore(home / "chats.sqlite3")
+    chat = store.create()
+    store.add(chat.id, Message("user", "Bananas are yellow and rich in potassium"))  # interrupted
+    at.session_state["chat_id"] = chat.id
+    at.run()
+    at.chat_input[0].set_value("Are bananas rich in potassium?").run()
+    assert not at.exception, at.exception
+    msgs = store.messages(chat.id)
+    assert [m.role for m in msgs] == ["user", "assistant", "user", "assistant"]
+    assert msgs[0].text.startswith("Bananas") and msgs[2].text.startswith("Are bananas")
+    assert all("Bananas are yellow" in m.text for m in msgs[1::2])
+    assert len(at.chat_message) == 4
+
+
+def test_the_mode_in_use_and_a_follow_ups_search_are_shown(home):
+    at = upload(start(), ("a.md", NOTE), ("paper.txt", PAPER))
+    indexed(home, 2)
+    at.run()
+    assert "Answers:" in texts(at.caption)
+    [r for r in at.sidebar.radio if r.label == "Answer mode"][0].set_value("quotes").run()
+    assert "quotes only" in texts(at.caption)
+    at.chat_input[0].set_value("Bananas are yellow and rich in potassium").run()
+    at.chat_input[0].set_value("and what colour are they?").run()
+    assert not at.exception, at.exception
+    assert "searched for: Bananas are yellow" in texts(at.caption)

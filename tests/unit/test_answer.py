@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import AnswerSettings
-from rag.generate import ScriptedGenerator, prompt_tokens
-from rag.guard import MarkerFilter
+from rag.answer.answerer import AnswerSettings
+from rag.answer.generate import ScriptedGenerator, prompt_tokens
+from rag.answer.guard import MarkerFilter
 from rag.types import Chunk
 from tests.helpers import write
 
@@ -101,18 +101,6 @@ def test_packing_stays_within_the_budget(library):
         assert c.text.strip()
 
 
-def test_follow_up_is_rewritten_first_question_is_not(library):
-    engine, gen, _ = library
-    gen.reply = "Sourdough starter feeding"
-    _, first = ask(engine, "What does sourdough need?")
-    assert first.standalone_question == "What does sourdough need?"
-    calls_before = len(gen.calls)
-    _, second = ask(engine, "How often?", history=[("What does sourdough need?", first.text)])
-    rewrite_prompt = gen.calls[calls_before][0]["content"]
-    assert "How often?" in rewrite_prompt and "What does sourdough need?" in rewrite_prompt
-    assert second.standalone_question == "Sourdough starter feeding"
-
-
 def test_excerpts_are_delimited_as_data(library):
     engine, gen, _ = library
     gen.reply = "x"
@@ -148,7 +136,7 @@ def test_a_looping_model_is_stopped_at_the_first_repeat(library):
 
 
 def test_degenerate_at_finds_repeats_and_prompt_echoes():
-    from rag.guard import degenerate_at
+    from rag.answer.guard import degenerate_at
 
     assert degenerate_at("One. Two. One. Three") == 10
     assert degenerate_at("Fine answer.\nExcerpt 2:\nmore") == 12
@@ -166,7 +154,7 @@ def test_a_repeat_is_held_back_not_streamed(library):
 
 
 def test_safe_length_holds_possible_repeats_and_echoes():
-    from rag.guard import safe_length
+    from rag.answer.guard import safe_length
 
     assert safe_length("One two. One t") == len("One two. ")
     assert safe_length("One two. Three") == len("One two. Three")
@@ -181,7 +169,7 @@ def test_an_echoed_excerpt_label_is_dropped(library):
 
 
 def test_a_document_cannot_close_its_excerpt_block():
-    from rag.answer import _excerpt_block
+    from rag.answer.answerer import _excerpt_block
 
     chunk = Chunk(
         source='/n/evil".md',
@@ -197,7 +185,7 @@ def test_a_document_cannot_close_its_excerpt_block():
 
 
 def test_echoed_labels_and_roles_are_cut():
-    from rag.guard import LEAD_LABEL, degenerate_at
+    from rag.answer.guard import LEAD_LABEL, degenerate_at
 
     text = "Excerpt:\nThe kiln is fired slowly.\n\nSystem:\nThe kiln is fired slowly."
     body = text[LEAD_LABEL.match(text).end() :]

@@ -1,10 +1,11 @@
 import pytest
 
-from rag.answer import Answer
-from rag.chats import ChatStore, Message, answer_data
-from rag.citations import Citation
+from rag.answer.answerer import Answer
+from rag.answer.citations import Citation
+from rag.answer.followup import Turn
+from rag.chat.chats import ChatStore, Message, answer_data
 from rag.errors import QuireError
-from rag.retrieve import Hit
+from rag.retrieval.retrieve import Hit
 from rag.types import Chunk
 
 
@@ -20,7 +21,7 @@ def test_chats_survive_a_restart(tmp_path):
     msgs = again.messages(got.id)
     assert [m.role for m in msgs] == ["user", "assistant"]
     assert msgs[1].data == {"citations": [{"n": 1}]}
-    assert again.history(got.id) == [(msgs[0].text, "In bread.md [1].")]
+    assert again.history(got.id) == [Turn(msgs[0].text, "In bread.md [1].")]
 
 
 def test_rename_delete_and_order(tmp_path):
@@ -72,3 +73,21 @@ def test_answer_data_keeps_what_the_cards_need():
     assert c["excerpt"][c["start"] - c["excerpt_start"] :][: len(c["quote"])] == c["quote"]
     assert d["passages"][0]["dense"] == 0.8 and d["timings"]["total_ms"] == 12.35
     assert d["refused"] is False
+
+
+def test_a_question_left_unanswered_is_answered_in_its_place(tmp_path):
+    """The app stores a question, then its answer; a second question sent while the first was
+    being answered interrupts it. Both stay, and each answer lands after its own question."""
+    store = ChatStore(tmp_path / "c.sqlite3")
+    chat = store.create()
+    first = store.add(chat.id, Message("user", "first?"))
+    second = store.add(chat.id, Message("user", "second?"))
+    assert [m.text for m in store.unanswered(chat.id)] == ["first?", "second?"]
+    assert store.history(chat.id) == []
+    store.answer(chat.id, first.id, Message("assistant", "one", {"standalone_question": "first?"}))
+    [waiting] = store.unanswered(chat.id)
+    assert waiting.text == "second?" and waiting.id != second.id  # moved after the answer
+    assert store.history(chat.id, before=waiting.id) == [Turn("first?", "one")]
+    store.answer(chat.id, waiting.id, Message("assistant", "two"))
+    assert [m.text for m in store.messages(chat.id)] == ["first?", "one", "second?", "two"]
+    assert store.unanswered(chat.id) == []

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ingest.chunk import chunk_document, split_span
 from ingest.load import load
-from rag.embed import HashEmbedder
+from rag.retrieval.embed import HashEmbedder
 from rag.tokens import encoding
 from rag.types import Document, Section
 

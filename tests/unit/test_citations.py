@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.citations import check, sentences
+from rag.answer.citations import check, sentences
 from rag.types import Chunk
 
 PAGE = (
@@ -84,7 +84,7 @@ def test_a_marker_moves_to_the_excerpt_that_really_supports_the_sentence():
     text, cites = check("Sourdough needs a starter fed daily [1].", [frog, BREAD])
     assert text == "Sourdough needs a starter fed daily [2]."
     assert [(c.n, c.source, c.quote) for c in cites] == [(2, BREAD.source, BREAD.text)]
-    from rag.guard import MarkerFilter
+    from rag.answer.guard import MarkerFilter
 
     f = MarkerFilter(2, [frog, BREAD])
     streamed = f.feed("Sourdough needs a starter fed daily [1].") + f.flush()

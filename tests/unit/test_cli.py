@@ -147,7 +147,8 @@ def test_ask_json_with_fake_models(env, capsys, monkeypatch):
     run(capsys, "ingest", str(env))
     code, out, _ = run(capsys, "ask", "Bananas are yellow.", "--json")
     got = json.loads(out)
-    assert code == 0 and set(got) == {"answer", "citations", "hits", "refused", "mode", "timings"}
+    assert code == 0 and {"answer", "citations", "hits", "refused", "mode", "timings"} <= set(got)
+    assert {"standalone_question", "chat_id", "mode_reason"} <= set(got)
     assert not got["refused"] and got["hits"][0]["source"].endswith("b.txt")
     assert {"retrieval_ms", "first_token_ms", "total_ms"} <= set(got["timings"])
     assert got["citations"] and got["citations"][0]["source"].endswith("b.txt")
@@ -155,3 +156,26 @@ def test_ask_json_with_fake_models(env, capsys, monkeypatch):
     assert code == 0 and "Bananas are yellow. [1]" in out and "Sources:" in out
     code, out, _ = run(capsys, "ask", "quantum chromodynamics lattice", "--json")
     assert json.loads(out)["refused"] is True
+
+
+def test_ask_continues_a_chat_and_lists_chats(env, capsys, monkeypatch):
+    monkeypatch.setenv("QUIRE_LLM", "fake")
+    run(capsys, "ingest", str(env))
+    code, out, _ = run(capsys, "ask", "Which fruit is yellow?", "--mode", "quotes", "--json")
+    first = json.loads(out)
+    assert code == 0 and first["standalone_question"] == "Which fruit is yellow?"
+    code, out, _ = run(capsys, "ask", "-c", "and what about pears?", "--mode", "quotes", "--json")
+    second = json.loads(out)
+    assert second["chat_id"] == first["chat_id"]
+    assert second["standalone_question"] == "Which fruit is yellow? and what about pears?"
+    code, out, _ = run(capsys, "ask", "Which fruit is yellow?", "--mode", "quotes", "--json")
+    assert json.loads(out)["chat_id"] != first["chat_id"]  # no flag: a new chat
+    code, out, _ = run(capsys, "chats", "--json")
+    rows = json.loads(out)
+    assert [r["messages"] for r in rows] == [2, 4]
+    code, out, _ = run(capsys, "chats", "--show", str(first["chat_id"]))
+    assert "and what about pears?" in out and "searched for:" in out
+    code, _, err = run(capsys, "ask", "--chat", "999", "anything")
+    assert code == 2 and "no chat 999" in err
+    code, out, err = run(capsys, "ask", "--chat", str(first["chat_id"]), "why is it yellow?")
+    assert code == 0 and "searched for:" in err and "chat " in err

@@ -1,6 +1,6 @@
 import threading
 
-from rag.jobs import DONE, FAILED, Writer
+from rag.chat.jobs import DONE, FAILED, Writer
 from tests.helpers import write
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.lexical import LexicalIndex, match_expression, query_terms
+from rag.retrieval.lexical import LexicalIndex, match_expression, query_terms
 from rag.types import Chunk
 
 

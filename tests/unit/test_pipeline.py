@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from ingest import pipeline
-from rag.embed import HashEmbedder
 from rag.errors import IndexMismatchError, QuireError
-from rag.store import MemoryStore
+from rag.retrieval.embed import HashEmbedder
+from rag.retrieval.store import MemoryStore
 from tests.helpers import bump_mtime, write
 from tests.pdfs import make_encrypted_pdf, make_image_only_pdf, make_pdf
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from rag.answer.prompts import render, template
 from rag.errors import QuireError
-from rag.prompts import render, template
 
 
 @pytest.mark.parametrize("name", ["system", "answer", "excerpt", "refusal", "rewrite"])
@@ -14,13 +14,13 @@ def test_every_template_exists(name):
 
 
 def test_render_fills_variables():
-    text = render("answer", excerpts="<excerpt n=1>x</excerpt>", question="Why?")
+    text = render("answer", excerpts="<excerpt n=1>x</excerpt>", question="Why?", context="")
     assert "Question: Why?" in text and "<excerpt n=1>x</excerpt>" in text
 
 
 def test_missing_variable_fails():
     with pytest.raises(QuireError, match="needs question"):
-        render("answer", excerpts="x")
+        render("answer", excerpts="x", context="")
 
 
 def test_unknown_variable_fails():

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from rag.errors import QuireError
-from rag.retrieve import Filters, diversify, fuse
+from rag.retrieval.retrieve import Filters, diversify, fuse
 from rag.types import Chunk
 from tests.helpers import write
 

@@ -1,8 +1,8 @@
 import pytest
 
-from rag import view
+from rag.answer.generate import QuotingGenerator
+from rag.chat import view
 from rag.errors import QuireError
-from rag.generate import QuotingGenerator
 from tests.helpers import write
 from tests.pdfs import make_pdf
 

@@ -69,7 +69,7 @@ def run_ingest_bench(
 
 def _documents(folder: Path, work: Path, log) -> Path:
     if (folder / "corpus.jsonl").is_file():
-        from rag.bench import read_beir, write_corpus
+        from rag.bench.retrieval import read_beir, write_corpus
 
         corpus, _, _ = read_beir(folder)
         log(f"writing {len(corpus)} BEIR documents as Markdown notes")
@@ -119,7 +119,11 @@ def embedding(docs: Path, settings: Settings) -> dict:
     from ingest.chunk import chunk_document, embedding_text
     from ingest.files import discover
     from ingest.load import load
-    from rag.embed import SentenceTransformerEmbedder, bundled_embedder_path, prepare_torch
+    from rag.retrieval.embed import (
+        SentenceTransformerEmbedder,
+        bundled_embedder_path,
+        prepare_torch,
+    )
 
     quire = SentenceTransformerEmbedder(
         settings.embed_model, settings.embed_batch, settings.threads, settings.embed_precision

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.lexical import query_terms
+from rag.retrieval.lexical import query_terms
 from rag.types import Chunk
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")  # [1], [2, 3], [4;5]

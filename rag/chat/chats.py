@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.answer.followup import Turn
 from rag.errors import QuireError
 from rag.sqlite import open_db
 
@@ -78,6 +79,8 @@ def answer_data(answer) -> dict:
         "refused": answer.refused,
         "mode": answer.mode,
         "standalone_question": answer.standalone_question,
+        "mode_reason": answer.mode_reason,
+        "note": answer.note,
         "timings": {k: round(v, 2) for k, v in answer.timings.items()},
     }
 
@@ -159,16 +162,74 @@ class ChatStore:
             ).fetchall()
         return [Message(role, text, json.loads(data), mid) for mid, role, text, data in rows]
 
-    def history(self, chat_id: int) -> list[tuple[str, str]]:
-        """(question, answer) pairs, for rewriting a follow-up question."""
+    def history(self, chat_id: int, before: int | None = None) -> list[Turn]:
+        """The chat's answered questions (those before message `before`, if given), oldest
+        first, with what each searched for. A question left without an answer is left out."""
         pairs, question = [], None
         for m in self.messages(chat_id):
+            if before is not None and m.id >= before:
+                break
             if m.role == "user":
                 question = m.text
             elif question is not None:
-                pairs.append((question, m.text))
+                searched = m.data.get("standalone_question") or ""
+                pairs.append(Turn(question, m.text, searched if searched != question else ""))
                 question = None
         return pairs
+
+    def unanswered(self, chat_id: int) -> list[Message]:
+        """Questions of the chat with no answer after them, oldest first (an answer that was
+        interrupted, or a question sent while another was being answered)."""
+        msgs = self.messages(chat_id)
+        return [
+            m
+            for i, m in enumerate(msgs)
+            if m.role == "user" and (i + 1 == len(msgs) or msgs[i + 1].role != "assistant")
+        ]
+
+    def answer(self, chat_id: int, question_id: int, message: Message) -> Message:
+        """Store the answer to question `question_id`, right after it (ids give the order)."""
+        msgs = self.messages(chat_id)
+        later = [m for m in msgs if m.id > question_id]
+        if not later:
+            return self.add(chat_id, message)
+        # A later question came in first: move the later messages after this answer.
+        now = time.time()
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for m in later:
+                    db.execute("DELETE FROM messages WHERE id = ?", (m.id,))
+                cur = db.execute(
+                    "INSERT INTO messages (chat_id, role, text, data, created) VALUES (?,?,?,?,?)",
+                    (chat_id, message.role, message.text, json.dumps(message.data), now),
+                )
+                for m in later:
+                    db.execute(
+                        "INSERT INTO messages (chat_id, role, text, data, created)"
+                        " VALUES (?,?,?,?,?)",
+                        (chat_id, m.role, m.text, json.dumps(m.data), now),
+                    )
+                db.execute("UPDATE chats SET updated = ? WHERE id = ?", (now, chat_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return Message(message.role, message.text, message.data, cur.lastrowid)
+
+    def latest(self) -> Chat | None:
+        """The most recently used chat, if any."""
+        found = self.chats()
+        return found[0] if found else None
+
+    def counts(self) -> dict[int, int]:
+        """Messages per chat."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chat_id, COUNT(*) FROM messages GROUP BY chat_id"
+            ).fetchall()
+        return dict(rows)
 
 
 def _title(text: str) -> str:

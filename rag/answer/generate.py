@@ -46,6 +46,13 @@ def bundled_gguf_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / BUNDLED_GGUF
 
 
+def _is_bundled(path: Path) -> bool:
+    try:
+        return path.resolve() == bundled_gguf_path().resolve()
+    except (OSError, QuireError):
+        return False
+
+
 class LlamaGenerator:
     """A GGUF file run by llama-cpp-python; loaded once, on first use, then reused.
 
@@ -58,6 +65,9 @@ class LlamaGenerator:
     ):
         self.path = path or bundled_gguf_path()
         self.name = self.path.name
+        # "bundled" or "gguf": rag/answer/policy.py treats the two differently
+        self.kind = "bundled" if path is None or _is_bundled(path) else "gguf"
+        self._params: int | None | bool = False  # False: not read yet
         self.n_ctx = n_ctx
         self.threads = threads or os.cpu_count() or 2
         self.seed = seed
@@ -88,6 +98,16 @@ class LlamaGenerator:
         return self._llm
 
     @property
+    def params(self) -> int | None:
+        """Parameter count from the GGUF header (read once; None if it cannot be read)."""
+        if self._params is False:
+            from rag.answer.models import read_gguf
+
+            info = read_gguf(self.path)
+            self._params = info.params if info else None
+        return self._params
+
+    @property
     def context_size(self) -> int:
         return self.n_ctx
 
@@ -114,6 +134,8 @@ class OpenAIGenerator:
     def __init__(
         self, url: str, model: str = "", api_key: str = "", n_ctx: int = 4096, timeout: float = 120
     ):
+        self.kind = "server"
+        self.params = None
         self.url = url.rstrip("/")
         self.model = model
         self.name = f"{model or 'model'} at {self.url}"
@@ -178,6 +200,8 @@ class ScriptedGenerator:
     """A fake that streams a fixed reply, word by word, and records what it was asked."""
 
     name = "scripted"
+    kind = "fake"
+    params = None
 
     def __init__(self, reply: str = "", n_ctx: int = 2048) -> None:
         self.reply = reply

@@ -7,9 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
-from rag.embed import prepare_torch
 from rag.errors import QuireError
-from rag.retrieve import Hit
+from rag.retrieval.embed import prepare_torch
+from rag.types import Hit
 
 
 class Reranker(Protocol):

@@ -7,15 +7,24 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.citations import Citation, check, overlap, sentences
+from rag.answer.citations import Citation, check, overlap, sentences
+from rag.answer.followup import Turn, check_rewrite, contextual, depends_on_chat, turns
+from rag.answer.generate import Generator, Message, prompt_tokens
+from rag.answer.guard import (
+    LEAD_LABEL,
+    MarkerFilter,
+    Sanitizer,
+    degenerate_at,
+    safe_length,
+    strip_markup,
+)
+from rag.answer.policy import policy, resolve_mode
+from rag.answer.prompts import render
 from rag.errors import QuireError
-from rag.generate import Generator, Message, prompt_tokens
-from rag.guard import LEAD_LABEL, MarkerFilter, degenerate_at, safe_length
-from rag.prompts import render
-from rag.retrieve import Filters, Hit, Retriever
+from rag.retrieval.retrieve import Filters, Hit, Retriever
 from rag.types import Chunk
 
-MODES = ("llm", "quotes")
+MODES = ("auto", "llm", "quotes")
 
 
 @dataclass
@@ -28,18 +37,20 @@ class Answer:
     hits: list[Hit]  # what retrieval found, best first
     excerpts: list[Chunk]  # what the model was shown, numbered from 1
     refused: bool
-    mode: str
-    standalone_question: str
+    mode: str  # the mode that answered: "llm" or "quotes"
+    standalone_question: str  # what retrieval searched for (the question itself if alone)
     timings: dict[str, float] = field(default_factory=dict)
+    mode_reason: str = ""  # why this mode: chosen, or what `auto` decided and why
+    note: str = ""  # e.g. the model wrote nothing usable, so quotes answered
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
     """How answers are made; defaults chosen by the measurements in BENCHMARKS.md."""
 
-    mode: str = "llm"
-    k: int = 6  # hits retrieved; as many as fit the budget are shown to the model
-    prompt_tokens: int = 560  # budget for the whole prompt: time to first token grows with it
+    mode: str = "auto"  # auto: quotes for the bundled model, the model's prose for a capable one
+    k: int | None = None  # hits retrieved (None: the model's policy, rag/answer/policy.py)
+    prompt_tokens: int | None = None  # prompt budget (None: the model's policy)
     answer_tokens: int = 160
     # Best dense cosine below this: refuse without calling the model. Calibrated on SQuAD
     # (`quire bench answers`, BENCHMARKS.md): 0.448 maximised balanced accuracy.
@@ -53,6 +64,9 @@ class AnswerStream:
         self._tokens = tokens
         self._finish = finish
         self.answer: Answer | None = None
+        self.searched = ""  # what retrieval searched for, known before the first token
+        self.mode = ""  # "llm" or "quotes"
+        self.mode_reason = ""
 
     def __iter__(self) -> Iterator[str]:
         yield from self._tokens
@@ -83,57 +97,100 @@ class Answerer:
     def generator(self) -> Generator:
         return self._generator()
 
-    def ask(self, question: str, history: Sequence[tuple[str, str]] = (), **kw) -> Answer:
+    def ask(self, question: str, history: Sequence = (), **kw) -> Answer:
         return self.stream(question, history, **kw).result()
 
     def stream(
         self,
         question: str,
-        history: Sequence[tuple[str, str]] = (),
+        history: Sequence = (),
         mode: str | None = None,
         filters: Filters | None = None,
     ) -> AnswerStream:
-        """Start answering; `history` is the earlier (question, answer) pairs of the chat."""
+        """Start answering; `history` is the chat's earlier turns (Turns, or (question,
+        answer[, searched]) tuples), oldest first."""
         s = self.settings
-        mode = mode or s.mode
-        if mode not in MODES:
-            raise QuireError(f"unknown answer mode {mode!r}: use llm or quotes")
+        requested = mode or s.mode
+        if requested not in MODES:
+            raise QuireError(f"unknown answer mode {requested!r}: use auto, llm or quotes")
         t0 = time.perf_counter()
-        standalone = self.standalone(question, history, mode)
-        hits = self.retriever.search(standalone, s.k, filters)
+        gen = self._generator_or_none(requested)
+        mode, why = resolve_mode(requested, gen) if gen is not None else ("quotes", "chosen")
+        if requested == "auto" and gen is None:
+            why = "no answer model could be set up, so answers are quotes"
+        k = s.k or (policy(gen, s.answer_tokens).k if gen is not None else 6)
+        past = turns(history)
+        searched, hits = self.retrieve(question, past, k, filters, gen)
         timings = {"retrieval_ms": (time.perf_counter() - t0) * 1000}
         relevance = max((h.dense or 0.0 for h in hits), default=0.0)
         timings["relevance"] = relevance
+        ctx = _Context(question, searched, past, hits, mode, why, timings, t0)
         if not hits or relevance < s.min_relevance:
-            return self._refusal(question, standalone, hits, mode, timings, t0)
-        if mode == "quotes":
-            return self._quotes(question, standalone, hits, timings, t0)
-        return self._generate(question, standalone, hits, timings, t0)
+            out = self._refusal(ctx)
+        elif mode == "quotes":
+            out = self._quotes(ctx)
+        else:
+            out = self._generate(ctx)
+        out.searched, out.mode, out.mode_reason = searched, mode, why
+        return out
 
-    # --- pieces -------------------------------------------------------------------------
+    def _generator_or_none(self, mode: str) -> Generator | None:
+        """The generator (not loaded), or None in quotes mode when none can be set up."""
+        try:
+            return self.generator
+        except QuireError:
+            if mode == "quotes" or mode == "auto":
+                return None
+            raise
 
-    def standalone(self, question: str, history: Sequence[tuple[str, str]], mode: str) -> str:
-        """The question rewritten to stand alone; the first question of a chat is kept."""
-        if not history:
-            return question
-        if mode == "quotes":  # no model: carry the previous question's words along
-            return f"{history[-1][0]} {question}"
-        lines = [f"User: {q}\nAssistant: {a}" for q, a in history[-3:]]
+    # --- follow-ups -------------------------------------------------------------------------
+
+    def retrieve(
+        self,
+        question: str,
+        past: Sequence[Turn],
+        k: int,
+        filters: Filters | None = None,
+        gen: Generator | None = None,
+    ) -> tuple[str, list[Hit]]:
+        """(what was searched for, hits). A question that stands alone is searched as typed;
+        one that leans on the chat is searched as typed and in context, fused."""
+        if not past or not depends_on_chat(question):
+            return question, self.retriever.search(question, k, filters)
+        searched = contextual(question, past)
+        if gen is not None and policy(gen).rewrites:
+            rewrite = self.rewrite(question, past, gen)
+            if check_rewrite(rewrite, question, past):
+                searched = rewrite
+        return searched, self.retriever.search_many([question, searched], k, filters)
+
+    def rewrite(self, question: str, past: Sequence[Turn], gen: Generator) -> str:
+        """The model's standalone form of a follow-up question (unchecked; "" if none)."""
+        lines = [f"User: {t.question}\nAssistant: {_short(t.answer)}" for t in past[-3:]]
         prompt = render("rewrite", history="\n".join(lines), question=question)
-        out = "".join(self.generator.stream([{"role": "user", "content": prompt}], 48))
-        out = out.strip().splitlines()[0].strip().strip('"') if out.strip() else ""
-        return out if len(out) >= 3 else question
+        out = "".join(gen.stream([{"role": "user", "content": prompt}], 48)).strip()
+        out = strip_markup(out.splitlines()[0] if out else "", ())
+        return out.strip().strip('"').strip()
 
-    def pack(self, question: str, hits: Sequence[Hit]) -> tuple[list[Message], list[Chunk]]:
-        """Messages with as many excerpts as fit the token budget, best first."""
+    # --- answers ----------------------------------------------------------------------------
+
+    def pack(
+        self, question: str, hits: Sequence[Hit], earlier: str = ""
+    ) -> tuple[list[Message], list[Chunk]]:
+        """Messages with as many excerpts as fit the model's token budget, best first.
+        `earlier` is the chat's previous question, for a follow-up that leans on it."""
         gen, s = self.generator, self.settings
         system = {"role": "system", "content": render("system")}
+        context = f"(This follows the earlier question: {_short(earlier)})\n" if earlier else ""
 
         def messages(blocks: list[str]) -> list[Message]:
-            user = render("answer", excerpts="\n\n".join(blocks), question=question)
+            user = render(
+                "answer", excerpts="\n\n".join(blocks), question=question, context=context
+            )
             return [system, {"role": "user", "content": user}]
 
-        budget = min(s.prompt_tokens, gen.context_size - s.answer_tokens)
+        room = gen.context_size - s.answer_tokens
+        budget = min(s.prompt_tokens or policy(gen, s.answer_tokens).prompt_tokens, room)
         blocks: list[str] = []
         shown: list[Chunk] = []
         for hit in hits:
@@ -156,13 +213,18 @@ class Answerer:
             break
         return messages(blocks), shown
 
-    def _generate(self, question, standalone, hits, timings, t0) -> AnswerStream:
-        s = self.settings
-        msgs, shown = self.pack(standalone, hits)
+    def _generate(self, ctx: _Context) -> AnswerStream:
+        s, timings, t0 = self.settings, ctx.timings, ctx.t0
+        rewritten = ctx.searched != ctx.question and not ctx.searched.endswith(ctx.question)
+        asked = ctx.searched if rewritten else ctx.question
+        earlier = ctx.past[-1].subject if ctx.searched != ctx.question and not rewritten else ""
+        msgs, shown = self.pack(asked, ctx.hits, earlier)
         timings["prompt_tokens"] = prompt_tokens(self.generator, msgs)
         raw: list[str] = []
-        released = [0]  # how much of the raw text has gone to the user
         filt = MarkerFilter(len(shown), shown)
+        clean = Sanitizer(shown)
+        said: list[str] = []
+        fallback: list[AnswerStream] = []
 
         def tokens() -> Iterator[str]:
             start = time.perf_counter()
@@ -174,7 +236,7 @@ class Answerer:
                 raw.append(piece)
                 text = "".join(raw)
                 label = LEAD_LABEL.match(text)
-                if label and released[0] == 0:  # "Excerpt 1:" echoed before the answer
+                if label and not clean.released:  # "Excerpt 1:" echoed before the answer
                     text = text[label.end() :]
                     raw[:] = [text]
                 cut = degenerate_at(text)
@@ -182,18 +244,18 @@ class Answerer:
                     raw[:] = [text[:cut]]
                     break
                 safe = safe_length(text)  # hold back what may turn out to be a repeat
-                if safe > released[0]:
-                    out = filt.feed(text[released[0] : safe])
-                    released[0] = safe
-                    if out:
-                        yield out
+                out = filt.feed(clean.feed(text[:safe]))
+                if out:
+                    said.append(out)
+                    yield out
             text = "".join(raw)
             cut = degenerate_at(text, final=True)  # the last sentence is complete now
             if cut is not None:
                 text = text[:cut]
                 raw[:] = [text]
-            tail = filt.feed(text[released[0] :]) + filt.flush()
+            tail = filt.feed(clean.feed(text, final=True)) + filt.flush()
             if tail:
+                said.append(tail)
                 yield tail
             end = time.perf_counter()
             timings["generated_tokens"] = n
@@ -201,18 +263,40 @@ class Answerer:
             # generation speed: the tokens after the first, over the time after the first
             timings["tokens_per_second"] = (n - 1) / (end - first) if n > 1 and end > first else 0.0
             timings["generation_ms"] = (end - start) * 1000
+            if not "".join(said).strip() or not _has_words(clean.text):
+                # the model wrote nothing usable (only markup or nothing): quote instead
+                fallback.append(self._quotes(ctx))
+                yield from fallback[0]
 
         def finish() -> Answer:
-            text, citations = check("".join(raw), shown)
+            if fallback:
+                answer = fallback[0].result()
+                answer.note = "the model wrote no usable answer, so these are quotes"
+                return answer
+            text, citations = check(clean.text, shown)
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             return Answer(
-                question, text, citations, list(hits), shown, False, "llm", standalone, timings
+                ctx.question,
+                text,
+                citations,
+                list(ctx.hits),
+                shown,
+                False,
+                "llm",
+                ctx.searched,
+                timings,
+                ctx.why,
             )
 
         return AnswerStream(tokens(), finish)
 
-    def _quotes(self, question, standalone, hits, timings, t0) -> AnswerStream:
+    def _quotes(self, ctx: _Context) -> AnswerStream:
         """No model: the sentences of the top excerpts that best match the question."""
+        hits, timings, t0 = ctx.hits, ctx.timings, ctx.t0
+        # A follow-up's sentences are chosen by its own words (a checked rewrite's, if any);
+        # the chat's context already chose the excerpts they come from.
+        rewritten = ctx.searched != ctx.question and not ctx.searched.endswith(ctx.question)
+        query = ctx.searched if rewritten else ctx.question
         shown = [h.chunk for h in hits[:5]]
         prior = [h.score for h in hits[:5]]
         # Every sentence of the top excerpts, scored by the share of the question's words it
@@ -223,12 +307,12 @@ class Answerer:
         # 0.853, + retrieval score 0.870; see BENCHMARKS.md.)
         spans = [(n, a, b) for n, c in enumerate(shown, start=1) for a, b in sentences(c.text)]
         texts = [shown[n - 1].text[a:b] for n, a, b in spans]
-        vectors = self.retriever.embedder.embed([standalone, *texts]) if texts else [[]]
+        vectors = self.retriever.embedder.embed([query, *texts]) if texts else [[]]
         q = vectors[0]
         scored = []
         for (n, a, b), text, v in zip(spans, texts, vectors[1:]):
             cosine = sum(x * y for x, y in zip(q, v))
-            scored.append((overlap(standalone, text) + cosine + 0.5 * prior[n - 1], -n, a, b))
+            scored.append((overlap(query, text) + cosine + 0.5 * prior[n - 1], -n, a, b))
         scored.sort(reverse=True)
         lines, used = [], set()
         for score, neg_n, a, b in scored[:2]:
@@ -244,20 +328,63 @@ class Answerer:
             text, citations = check(raw, shown)
             timings["total_ms"] = (time.perf_counter() - t0) * 1000
             return Answer(
-                question, text, citations, list(hits), shown, False, "quotes", standalone, timings
+                ctx.question,
+                text,
+                citations,
+                list(hits),
+                shown,
+                False,
+                "quotes",
+                ctx.searched,
+                timings,
+                ctx.why,
             )
 
         return AnswerStream(iter([raw] if raw else []), finish)
 
-    def _refusal(self, question, standalone, hits, mode, timings, t0) -> AnswerStream:
-        text = render("refusal", question=question)
-        timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+    def _refusal(self, ctx: _Context) -> AnswerStream:
+        text = render("refusal", question=ctx.question)
+        ctx.timings["first_token_ms"] = (time.perf_counter() - ctx.t0) * 1000
 
         def finish() -> Answer:
-            timings["total_ms"] = (time.perf_counter() - t0) * 1000
-            return Answer(question, text, [], list(hits), [], True, mode, standalone, timings)
+            ctx.timings["total_ms"] = (time.perf_counter() - ctx.t0) * 1000
+            return Answer(
+                ctx.question,
+                text,
+                [],
+                list(ctx.hits),
+                [],
+                True,
+                ctx.mode,
+                ctx.searched,
+                ctx.timings,
+                ctx.why,
+            )
 
         return AnswerStream(iter([text]), finish)
+
+
+@dataclass
+class _Context:
+    """One question on its way to an answer."""
+
+    question: str
+    searched: str
+    past: list[Turn]
+    hits: list[Hit]
+    mode: str
+    why: str
+    timings: dict[str, float]
+    t0: float
+
+
+def _short(text: str, chars: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def _has_words(text: str) -> bool:
+    return bool(re.search(r"[^\W\d_]{2,}", text))
 
 
 _TAG = re.compile(r"<(/?\s*excerpt)", re.IGNORECASE)

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import QuireError
-from rag.rerank import rerank
-from rag.retrieve import MODES, diversify, fuse
+from rag.retrieval.rerank import rerank
+from rag.retrieval.retrieve import MODES, diversify, fuse
 from rag.settings import Settings
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rag.embed import Embedder
 from rag.errors import QuireError
-from rag.lexical import LexicalIndex
-from rag.store import Store
-from rag.types import Chunk
+from rag.retrieval.embed import Embedder
+from rag.retrieval.lexical import LexicalIndex
+from rag.retrieval.rerank import rerank
+from rag.retrieval.store import Store
+from rag.types import Chunk, Hit
 
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("rrf", "convex")
@@ -25,18 +26,6 @@ KIND_ALIASES = {
     "py": "python",
     "python": "python",
 }
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk, with its fused score and what each retriever said of it."""
-
-    chunk: Chunk
-    score: float
-    dense: float | None = None  # cosine similarity, if the dense list had it
-    keyword: float | None = None  # BM25 score, if the keyword list had it
-    dense_rank: int | None = None  # 1-based
-    keyword_rank: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +84,9 @@ class Retriever:
         self.fusion = fusion
         self.depth = depth
         self.per_source = per_source
-        self.reranker = reranker  # rag.rerank.Reranker, or None (the default: none bundled)
+        self.reranker = (
+            reranker  # rag.retrieval.rerank.Reranker, or None (the default: none bundled)
+        )
         self.rerank_top = rerank_top
 
     def search(
@@ -119,9 +110,26 @@ class Retriever:
         else:
             hits = fuse(dense, keyword, self.fusion)
         if self.reranker is not None:
-            from rag.rerank import rerank
-
             hits = rerank(self.reranker, query, hits, max(self.rerank_top, k))
+        return diversify(hits, k, self.per_source)
+
+    def search_many(
+        self, queries: Sequence[str], k: int = 10, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The best `k` chunks for several forms of one question (as asked, and in the chat's
+        context): each form's fused list, merged by reciprocal rank; a chunk keeps the best
+        dense and keyword scores any form gave it. One form is the same as `search`."""
+        forms = list(dict.fromkeys(q for q in queries if q.strip()))
+        if len(forms) <= 1:
+            return self.search(forms[0] if forms else "", k, filters)
+        depth = max(self.depth, 3 * k)
+        lists = []
+        for q in forms:
+            dense, keyword = self.candidates(q, depth, filters)
+            lists.append(fuse(dense, keyword, self.fusion))
+        hits = merge_ranked(lists)
+        if self.reranker is not None:
+            hits = rerank(self.reranker, forms[0], hits, max(self.rerank_top, k))
         return diversify(hits, k, self.per_source)
 
     def candidates(
@@ -218,6 +226,39 @@ def fuse(
     ]
     hits.sort(key=lambda h: (-h.score, h.chunk.id))
     return hits
+
+
+def merge_ranked(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
+    """Several ranked hit lists as one, by reciprocal rank fusion (k = 60)."""
+    best: dict[str, Hit] = {}
+    score: dict[str, float] = {}
+    for hits in lists:
+        for rank, h in enumerate(hits, start=1):
+            cid = h.chunk.id
+            score[cid] = score.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            old = best.get(cid)
+            if old is None:
+                best[cid] = h
+                continue
+            best[cid] = replace(
+                old,
+                dense=_max(old.dense, h.dense),
+                keyword=_max(old.keyword, h.keyword),
+                dense_rank=_min(old.dense_rank, h.dense_rank),
+                keyword_rank=_min(old.keyword_rank, h.keyword_rank),
+            )
+    top = len(lists) / (RRF_K + 1)  # first in every list: scores land in (0, 1] like convex
+    merged = [replace(h, score=score[cid] / top) for cid, h in best.items()]
+    merged.sort(key=lambda h: (-h.score, h.chunk.id))
+    return merged
+
+
+def _max(a, b):
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _min(a, b):
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _normaliser(scores: list[float]) -> Callable[[float], float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rag.errors import QuireError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
 
 
 @functools.cache

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from rag.bench import percentile, read_beir, write_corpus
-from rag.citations import MARKER
+from rag.answer.citations import MARKER
+from rag.bench.retrieval import percentile, read_beir, write_corpus
 from rag.errors import QuireError
 from rag.settings import Settings
 

@@ -1,0 +1,1 @@
+"""Answering: generators, prompts, citations, stream guards, the answerer."""

@@ -1,0 +1,1 @@
+"""Benchmarks behind BENCHMARKS.md: retrieval, answers, ingest, conversations."""

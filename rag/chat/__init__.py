@@ -1,0 +1,1 @@
+"""What the app and `quire ask -c` share: chats, the background index writer, views of sources."""

@@ -1,0 +1,1 @@
+"""Finding passages: embedder, vector store, keyword index, fusion, reranking."""
