@@ -136,9 +136,32 @@ def _parser() -> argparse.ArgumentParser:
         default=60,
         help="of those, how many llm mode answers (default 60)",
     )
+    b.add_argument(
+        "--budgets",
+        default="",
+        metavar="N,N",
+        help="also run llm mode with these prompt budgets in tokens, e.g. 560,1000,1500",
+    )
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     b.set_defaults(func=_bench_answers)
+    b = bench.add_parser("conversation", help="retrieval inside a chat against asked alone")
+    b.add_argument("folder", metavar="DIR", help="the SQuAD dev folder, or a BEIR folder")
+    b.add_argument("--chats", type=int, default=100, help="chats of 4 questions (default 100)")
+    b.add_argument(
+        "--rewrites", type=int, default=60, help="follow-ups the model is asked to rewrite"
+    )
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--workdir", help="keep documents and index here; a rerun re-ingests nothing")
+    b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    b.set_defaults(func=_bench_conversation)
+    b = bench.add_parser("refusal", help="calibrate the refusal threshold on several corpora")
+    b.add_argument("folders", nargs="+", metavar="DIR", help="SQuAD dev and/or BEIR folders")
+    b.add_argument("--queries", type=int, default=300, help="queries per corpus (default 300)")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--workdir", help="keep documents and indexes here")
+    b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    b.set_defaults(func=_bench_refusal)
     b = bench.add_parser("ingest", help="files/s, pages/s, chunks/s and peak RSS of an ingest")
     b.add_argument("folder", metavar="DIR", help="a folder of documents, or a BEIR folder")
     b.add_argument("--workdir", help="keep the written documents and the indexes here")
@@ -428,8 +451,46 @@ def _bench_answers(args) -> int:
         llm_questions=args.llm_questions,
         seed=args.seed,
         log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+        budgets=tuple(int(b) for b in args.budgets.split(",") if b.strip()),
     )
     print(json.dumps(result, indent=2) if args.json else format_answers(result))
+    return 0
+
+
+def _bench_conversation(args) -> int:
+    from pathlib import Path
+
+    from rag.bench.conversation import format_conversation, run_conversation
+    from rag.settings import Settings
+
+    result = run_conversation(
+        Path(args.folder),
+        Settings.from_env(),
+        chats=args.chats,
+        seed=args.seed,
+        rewrite_questions=args.rewrites,
+        workdir=Path(args.workdir) if args.workdir else None,
+        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+    )
+    print(json.dumps(result, indent=2) if args.json else format_conversation(result))
+    return 0
+
+
+def _bench_refusal(args) -> int:
+    from pathlib import Path
+
+    from rag.bench.refusal import format_refusal, run_refusal
+    from rag.settings import Settings
+
+    result = run_refusal(
+        [Path(f) for f in args.folders],
+        Settings.from_env(),
+        queries=args.queries,
+        seed=args.seed,
+        workdir=Path(args.workdir) if args.workdir else None,
+        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+    )
+    print(json.dumps(result, indent=2) if args.json else format_refusal(result))
     return 0
 
 

@@ -101,7 +101,7 @@ class LlamaGenerator:
     def params(self) -> int | None:
         """Parameter count from the GGUF header (read once; None if it cannot be read)."""
         if self._params is False:
-            from rag.answer.models import read_gguf
+            from rag.answer.gguf import read_gguf
 
             info = read_gguf(self.path)
             self._params = info.params if info else None

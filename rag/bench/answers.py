@@ -69,8 +69,10 @@ def run_answers(
     llm_questions: int = 60,
     seed: int = 0,
     log: Callable[[str], None] = lambda s: None,
+    budgets: tuple[int, ...] = (),
 ) -> dict:
-    """Index the kept articles, then measure refusals, quotes mode and llm mode."""
+    """Index the kept articles, then measure refusals, the default (auto) mode, quotes mode
+    and llm mode (at each prompt budget in `budgets` too)."""
     from rag.engine import build_engine
 
     beir = folder / "beir"
@@ -91,7 +93,9 @@ def run_answers(
         try:
             log(f"ingesting {len(kept)} paragraphs ({len(held)} of held-out articles left out)")
             engine.ingest([str(tmp / "docs")])
-            result = _measure(engine, queries, corpus, inside, outside, doc_of, llm_questions, log)
+            result = _measure(
+                engine, queries, corpus, inside, outside, doc_of, llm_questions, log, budgets
+            )
         finally:
             engine.close()
     result.update(
@@ -105,7 +109,9 @@ def run_answers(
     return result
 
 
-def _measure(engine, queries, corpus, inside, outside, doc_of, llm_questions, log) -> dict:
+def _measure(
+    engine, queries, corpus, inside, outside, doc_of, llm_questions, log, budgets=()
+) -> dict:
     answerer = engine.answerer
     log("relevance of the best hit, answerable and unanswerable questions")
 
@@ -128,9 +134,23 @@ def _measure(engine, queries, corpus, inside, outside, doc_of, llm_questions, lo
         "unanswerable_relevance_median": round(statistics.median(rel_out), 4),
     }
     modes = {}
-    for mode, sample in (("quotes", inside), ("llm", inside[:llm_questions])):
+    runs = (("auto", inside), ("quotes", inside), ("llm", inside[:llm_questions]))
+    for mode, sample in runs:
         log(f"{mode} mode on {len(sample)} answerable questions")
         modes[mode] = _quality(engine, queries, corpus, sample, doc_of, mode)
+    from rag.answer.policy import resolve_mode
+
+    resolved, why = resolve_mode("auto", engine.generator())  # what the default answers with
+    modes["auto"]["resolved_to"], modes["auto"]["reason"] = resolved, why
+    for budget in budgets:
+        log(f"llm mode with a {budget}-token prompt budget on {llm_questions} questions")
+        saved = answerer.settings
+        answerer.settings = replace(saved, prompt_tokens=budget, k=max(6, budget // 90))
+        try:
+            row = _quality(engine, queries, corpus, inside[:llm_questions], doc_of, "llm")
+        finally:
+            answerer.settings = saved
+        modes[f"llm, budget {budget}"] = row
     log("speed side by side with plain llama-cpp-python")
     return {
         "refusal": refusal,
@@ -255,8 +275,8 @@ def format_answers(r: dict) -> str:
         f"  median relevance: answerable {ref['answerable_relevance_median']}, "
         f"unanswerable {ref['unanswerable_relevance_median']}",
         "",
-        f"{'mode':7} {'n':>4} {'contain':>8} {'F1':>6} {'cites':>6} {'cite prec':>9} "
-        f"{'refused':>7} {'TTFT p50':>9} {'TTFT p95':>9} {'tok/s':>6}",
+        f"{'mode':16} {'n':>4} {'contain':>8} {'F1':>6} {'cites':>6} {'cite prec':>9} "
+        f"{'refused':>7} {'TTFT p50':>9} {'TTFT p95':>9} {'tok/s':>6} {'prompt':>6}",
     ]
     for mode, m in r["modes"].items():
         prec = f"{m['citation_precision']:.3f}" if m["citation_precision"] is not None else "-"
@@ -267,10 +287,14 @@ def format_answers(r: dict) -> str:
             if "tokens_per_second_median" in m
             else "-"
         )
+        ptok = f"{m['prompt_tokens_median']:.0f}" if "prompt_tokens_median" in m else "-"
         lines.append(
-            f"{mode:7} {m['questions']:4} {m['answer_containment']:8.3f} {m['token_f1']:6.3f} "
-            f"{m['citations']:6} {prec:>9} {m['refused']:7} {p50:>9} {p95:>9} {tps:>6}"
+            f"{mode:16} {m['questions']:4} {m['answer_containment']:8.3f} {m['token_f1']:6.3f} "
+            f"{m['citations']:6} {prec:>9} {m['refused']:7} {p50:>9} {p95:>9} {tps:>6} {ptok:>6}"
         )
+    auto = r["modes"].get("auto", {})
+    if "resolved_to" in auto:
+        lines.append(f"auto (the default) answered with {auto['resolved_to']}: {auto['reason']}")
     sp = r.get("speed") or {}
     if sp:
         lines.append("")

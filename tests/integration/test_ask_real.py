@@ -33,7 +33,7 @@ def engine(tmp_path, make_engine, real_embedder, llm):
 
 
 def test_question_answered_on_page_3_cites_that_page(engine):
-    stream = engine.ask("Which frog has a translucent belly?")
+    stream = engine.ask("Which frog has a translucent belly?", mode="llm")
     streamed = "".join(stream)
     answer = stream.answer
     assert not answer.refused and streamed.strip()
@@ -43,6 +43,14 @@ def test_question_answered_on_page_3_cites_that_page(engine):
     for c in answer.citations:  # every quote is a verbatim span of its page
         assert pages[c.page - 1][c.start : c.end] == c.quote
     assert answer.timings["first_token_ms"] > 0 and answer.timings["prompt_tokens"] <= 560
+
+
+def test_the_default_with_the_bundled_model_is_quotes_and_says_why(engine):
+    stream = engine.ask("Which frog has a translucent belly?")
+    assert stream.mode == "quotes" and "bundled" in stream.mode_reason
+    answer = stream.result()
+    assert answer.mode == "quotes" and answer.mode_reason == stream.mode_reason
+    assert any(c.page == 3 for c in answer.citations)
 
 
 def test_question_about_something_absent_is_refused_without_the_model(engine, llm, monkeypatch):
@@ -66,7 +74,7 @@ def test_invented_marker_never_reaches_the_user(engine, llm):
             yield from llm.stream(messages, max_tokens)
 
     engine._generator = Inventive()
-    stream = engine.ask("Which frog has a translucent belly?")
+    stream = engine.ask("Which frog has a translucent belly?", mode="llm")
     streamed = "".join(stream)
     assert "[9]" not in streamed and "[12]" not in streamed
     assert "[9]" not in stream.answer.text and "[12]" not in stream.answer.text

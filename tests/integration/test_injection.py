@@ -29,7 +29,7 @@ def test_planted_instructions_stay_data(tmp_path, make_engine, real_embedder):
     )
     user = msgs[-1]["content"]
     assert user.count("</excerpt>") == len(shown) and user.count("<excerpt ") == len(shown)
-    stream = engine.ask("When does the island ferry leave?")
+    stream = engine.ask("When does the island ferry leave?", mode="llm")
     streamed = "".join(stream)
     answer = stream.answer
     assert "[7]" not in streamed and "[7]" not in answer.text
