@@ -65,13 +65,18 @@ def found_models() -> list[dict]:
 
 
 @st.cache_resource(show_spinner=False)
-def generator_for(choice: str, value: str, name: str):
-    """The answer model picked in the sidebar (cached: a GGUF loads once)."""
+def generator_for(choice: str, value: str, name: str, ctx: int = 0):
+    """The answer model picked in the sidebar (cached: a GGUF loads once). `ctx`: the context
+    size a server reported, if it did (else QUIRE_CTX)."""
     settings, engine, _, _ = resources()
     if choice == GGUF:
         return make_generator(replace(settings, llm_url=None, llm="local", llm_model=Path(value)))
     if choice == SERVER:
-        return make_generator(replace(settings, llm_url=value, llm_name=name))
+        return make_generator(
+            replace(
+                settings, llm_url=value, llm_name=name, ctx=max(ctx, 512) if ctx else settings.ctx
+            )
+        )
     return engine.generator()
 
 
@@ -147,11 +152,12 @@ with st.sidebar:
             "cache, local servers), or a GGUF file or server you name.",
         )
         chosen = next((m for m in models if m["label"] == picked), None)
-        choice, value, name = BUNDLED, "", ""
+        choice, value, name, ctx = BUNDLED, "", "", 0
         if chosen is not None and chosen["kind"] == "gguf":
             choice, value = GGUF, chosen["path"]
         elif chosen is not None and chosen["kind"] == "server":
             choice, value, name = SERVER, chosen["url"], chosen.get("model", "")
+            ctx = chosen.get("context_length") or 0
         elif picked == GGUF:
             choice = GGUF
             value = st.text_input("GGUF path", placeholder="~/models/model.gguf")
@@ -181,7 +187,7 @@ def answer_model():
         if not value.strip().startswith(("http://", "https://")):
             st.error("Set the server's URL (http://…) under Answer settings.")
             return None
-        return generator_for(SERVER, value.strip(), name.strip())
+        return generator_for(SERVER, value.strip(), name.strip(), ctx)
     return generator_for(BUNDLED, "", "")
 
 
@@ -451,7 +457,6 @@ def answer_one(chat_id: int, q: Message) -> None:
         answer = stream.result()
         data = answer_data(answer)
         data["pending"] = pending
-        data["question"] = q.text
         chats.answer(chat_id, q.id, Message("assistant", answer.text, data))
     except QuireError as exc:
         chats.answer(chat_id, q.id, Message("assistant", str(exc), {"error": True}))

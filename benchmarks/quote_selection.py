@@ -19,9 +19,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from rag.bench.retrieval import read_beir, write_corpus
-from rag.bench.answers import HELD_OUT_EVERY, contains
 from rag.answer.citations import overlap, sentences
+from rag.bench.answers import HELD_OUT_EVERY, contains
+from rag.bench.retrieval import read_beir, write_corpus
 from rag.engine import build_engine
 from rag.retrieval.lexical import query_terms
 from rag.settings import Settings

@@ -23,11 +23,11 @@ from ingest.load import kind_for, load
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
 from ingest.manifest import INDEXED, FileRecord, Manifest
-from rag.retrieval.embed import Embedder, release_memory
 from rag.errors import IndexMismatchError, LoadError, QuireError
+from rag.retrieval.embed import Embedder, release_memory
 from rag.retrieval.lexical import LexicalIndex
-from rag.settings import Settings
 from rag.retrieval.store import Store
+from rag.settings import Settings
 from rag.types import (
     ADDED,
     FAILED,

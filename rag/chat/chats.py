@@ -78,6 +78,7 @@ def answer_data(answer) -> dict:
         "passages": passages,
         "refused": answer.refused,
         "mode": answer.mode,
+        "question": answer.question,
         "standalone_question": answer.standalone_question,
         "mode_reason": answer.mode_reason,
         "note": answer.note,

@@ -140,6 +140,22 @@ def test_upload_ask_cite_restart(tmp_path, browser, artifacts):
         page.get_by_text("Open page 3").first.wait_for(timeout=SLOW)
         page.screenshot(path=str(artifacts / "answer.png"), full_page=True)
         assert "glass frog" in card.inner_text().lower()  # the quote, from page 3
+
+        # A follow-up that leans on the chat is searched for in context, and says so; a
+        # new subject in the same chat is searched for as typed.
+        box.fill("Where does it live?")
+        box.press("Enter")
+        page.get_by_text("searched for:").first.wait_for(timeout=SLOW)
+        page.get_by_test_id("stChatMessage").filter(has_text="waterfalls").first.wait_for(
+            timeout=SLOW
+        )
+        box.fill("What does sourdough need?")
+        box.press("Enter")
+        page.get_by_test_id("stChatMessage").filter(has_text="bread.md").first.wait_for(
+            timeout=SLOW
+        )
+        assert page.get_by_text("searched for:").count() == 1
+        page.screenshot(path=str(artifacts / "follow-ups.png"), full_page=True)
         page.close()
 
         app.stop()
