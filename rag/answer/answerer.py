@@ -306,6 +306,9 @@ class Answerer:
         # (Three variants were compared on SQuAD: words only 0.775 citation precision, + cosine
         # 0.853, + retrieval score 0.870; see BENCHMARKS.md.)
         spans = [(n, a, b) for n, c in enumerate(shown, start=1) for a, b in sentences(c.text)]
+        # A Markdown heading names a topic; it answers nothing (unless nothing else is there).
+        prose = [(n, a, b) for n, a, b in spans if not _is_heading(shown[n - 1].text[a:b])]
+        spans = prose or spans
         texts = [shown[n - 1].text[a:b] for n, a, b in spans]
         vectors = self.retriever.embedder.embed([query, *texts]) if texts else [[]]
         q = vectors[0]
@@ -381,6 +384,10 @@ class _Context:
 def _short(text: str, chars: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def _is_heading(sentence: str) -> bool:
+    return sentence.lstrip().startswith("#") and "\n" not in sentence.strip()
 
 
 def _has_words(text: str) -> bool:

@@ -53,6 +53,8 @@ _ELLIPSIS_STARTS = (
     "and what", "and how", "and why", "and when", "and where", "and who", "then ",
 )  # fmt: skip
 _WH = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how"}
+_FINAL_PROFORMS = {"one", "ones", "that", "there", "then"}  # as a question's last word
+_ONE_AFTER = {"which", "this", "that", "another", "other", "the"}
 _EXPLETIVE = re.compile(
     r"\b(is|was|isn't|wasn't) it (true|possible|necessary|worth|better|safe|ok|okay)\b", re.I
 )
@@ -73,19 +75,23 @@ def depends_on_chat(question: str) -> bool:
     content = [t for t in query_terms(question) if t not in _PRONOUNS]
     if len(content) <= 1:
         return True
-    q = _EXPLETIVE.sub(" ", q)
     seen_content = False
     stop = STOPWORDS
-    for word in _WORD.findall(q):
-        w = word.strip("'’-")
+    as_typed = [w.strip("'’-") for w in _WORD.findall(_EXPLETIVE.sub(" ", question))]
+    words = [w.lower() for w in as_typed]
+    if words and words[-1] in _FINAL_PROFORMS:  # "how do I write one?", "why is that?"
+        return True
+    for i, w in enumerate(words):
+        if w in ("one", "ones") and i > 0 and words[i - 1] in _ONE_AFTER:  # "which one is"
+            return True
         if w in _PRONOUNS:
             if not seen_content:
                 return True
             continue
         if w not in stop and w not in _WH and len(w) > 1:
-            # a verb counts too ("compile it"): only a pronoun with nothing before it is read
-            # as pointing outside the question; possessives after a noun are the common case
-            seen_content = seen_content or _nounish(word)
+            # only a pronoun with nothing before it that it could mean is read as pointing
+            # outside the question; possessives after a noun are the common case
+            seen_content = seen_content or _nounish(as_typed[i] if i else w)
     return False
 
 

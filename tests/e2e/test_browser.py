@@ -167,6 +167,7 @@ def test_upload_ask_cite_restart(tmp_path, browser, artifacts):
             page.get_by_test_id("stChatMessage")
             .filter(has_text="guide.pdf")
             .filter(has_text="page 3")
+            .first
         )
         again.wait_for(timeout=SLOW)
         page.screenshot(path=str(artifacts / "after-restart.png"), full_page=True)

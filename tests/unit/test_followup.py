@@ -22,6 +22,10 @@ from tests.helpers import write
         "What does this mean?",
         "Who founded them?",
         "And its license?",
+        "how do I write one?",
+        "Which one is faster?",
+        "Why is that?",
+        "Compile it on macOS",
     ],
 )
 def test_questions_that_lean_on_the_chat(question):
