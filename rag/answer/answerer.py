@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.citations import Citation, check, overlap, sentences
-from rag.answer.followup import Turn, check_rewrite, contextual, depends_on_chat, turns
+from rag.answer.followup import Turn, check_rewrite, context_forms, depends_on_chat, turns
 from rag.answer.generate import Generator, Message, prompt_tokens
 from rag.answer.guard import (
     LEAD_LABEL,
@@ -157,12 +157,14 @@ class Answerer:
         one that leans on the chat is searched as typed and in context, fused."""
         if not past or not depends_on_chat(question):
             return question, self.retriever.search(question, k, filters)
-        searched = contextual(question, past)
+        forms = context_forms(question, past)
+        searched = forms[0]
         if gen is not None and policy(gen).rewrites:
             rewrite = self.rewrite(question, past, gen)
             if check_rewrite(rewrite, question, past):
                 searched = rewrite
-        return searched, self.retriever.search_many([question, searched], k, filters)
+                forms.insert(0, rewrite)
+        return searched, self.retriever.search_many([question, *forms], k, filters)
 
     def rewrite(self, question: str, past: Sequence[Turn], gen: Generator) -> str:
         """The model's standalone form of a follow-up question (unchecked; "" if none)."""

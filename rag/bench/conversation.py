@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.answer.followup import Turn, check_rewrite, contextual, depends_on_chat
+from rag.answer.followup import Turn, check_rewrite, context_forms, depends_on_chat
 from rag.answer.policy import policy
 from rag.bench.retrieval import read_beir, write_corpus
 from rag.errors import QuireError
@@ -419,8 +419,10 @@ def _rewrites(engine, rows, qrels, doc_of, limit: int, log) -> dict:
         times.append((time.perf_counter() - t) * 1000)
         passed = check_rewrite(rewrite, r["typed"], past)
         gold = qrels[r["qid"]]
-        forms = retriever.search_many([r["typed"], rewrite], TOP) if rewrite else None
-        ctx = retriever.search_many([r["typed"], contextual(r["typed"], past)], TOP)
+        context = context_forms(r["typed"], past)
+        # as `Answerer.retrieve` does: the rewrite joins the question and its context forms
+        forms = retriever.search_many([r["typed"], rewrite, *context], TOP) if rewrite else None
+        ctx = retriever.search_many([r["typed"], *context], TOP)
         got.append(
             {
                 "question": r["typed"],
@@ -509,7 +511,7 @@ def _format_rewrites(rw: dict) -> list[str]:
     lines = [
         f"model rewrites by {rw['model']}: {rw['passed_check']} of {rw['asked']} follow-ups pass "
         f"check_rewrite; median {rw['median_ms']} ms per rewrite",
-        f"  hit@5 on these follow-ups: default {f(rw['hit_default'])}, contextual form always "
+        f"  hit@5 on these follow-ups: default {f(rw['hit_default'])}, context forms always "
         f"{f(rw['hit_contextual'])}, checked rewrite {f(rw['hit_checked_rewrite'])}, any "
         f"rewrite unchecked {f(rw['hit_any_rewrite'])}",
         f"  on the {rw['passed_check']} that pass: default {f(rw['passed_hit_default'])}, "

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.answerer import AnswerSettings
-from rag.answer.followup import Turn, check_rewrite, contextual, depends_on_chat
+from rag.answer.followup import (
+    Turn,
+    check_rewrite,
+    context_forms,
+    contextual,
+    depends_on_chat,
+    names,
+)
 from rag.answer.generate import ScriptedGenerator
 from tests.helpers import write
 
@@ -37,7 +44,6 @@ def test_questions_that_lean_on_the_chat(question):
     [
         "What is a blob literal in SQLite?",
         "How do I compile sqlite3 on Ubuntu?",
-        "What did the Normans call their new land?",
         "Which NFL team represented the AFC at Super Bowl 50?",
         "Is it true that sourdough needs a starter?",
         "What is the function that returns the row id?",
@@ -114,3 +120,28 @@ def test_a_capable_models_rewrite_is_used_only_when_it_passes_the_check(library)
     good = engine.ask("and on macOS?", past).result()
     assert good.standalone_question == "How do I compile sqlite3 on macOS?"
     assert good.hits[0].chunk.source == str(d / "macos.md")
+
+
+def test_context_forms_carry_the_subject_three_ways():
+    past = [Turn("Which NFL team represented the AFC at Super Bowl 50?", "Denver [1].")]
+    forms = context_forms("Where did it take place?", past)
+    assert (
+        forms[0] == "Which NFL team represented the AFC at Super Bowl 50? Where did it take place?"
+    )
+    assert "nfl" in forms[1].lower() and "represented" in forms[1]
+    assert forms[2] == "Where did it take place? NFL AFC Super Bowl 50"
+    assert names("How do I compile sqlite3 on Ubuntu with `make -j4`?") == [
+        "sqlite3",
+        "Ubuntu",
+        "make -j4",
+    ]
+
+
+def test_a_pronoun_with_its_own_subject_still_finds_its_own_note(library):
+    """'their' makes a question search in context too; fused with the question as typed, a
+    new subject still wins over the chat's old one."""
+    engine, gen, d = library
+    past = [Turn("How do I compile sqlite3 on Ubuntu?", "Run ./configure and make [1].")]
+    answer = engine.ask("What are blob literals and what is their syntax?", past).result()
+    assert depends_on_chat("What are blob literals and what is their syntax?")
+    assert answer.hits[0].chunk.source == str(d / "blob.md")
