@@ -192,6 +192,22 @@ def _halves(values: list[float]) -> tuple[list[float], list[float]]:
     return values[: len(values) // 2], values[len(values) // 2 :]
 
 
+MAX_FALSE_REFUSAL = 0.05  # a refusal hides an answer that is there: keep that rare
+
+
+def capped_threshold(
+    sides: Sequence[tuple[Sequence[float], Sequence[float]]], cap: float = MAX_FALSE_REFUSAL
+) -> float:
+    """The highest observed relevance that, as the threshold, refuses at most `cap` of the
+    answerable queries of every corpus (the most refusals of unanswerable ones at that cost)."""
+    candidates = sorted({r for a, u in sides for r in (*a, *u)})
+    best = 0.0
+    for t in candidates:
+        if all(not a or sum(r < t for r in a) / len(a) <= cap for a, _ in sides):
+            best = t
+    return best
+
+
 def _calibrate(corpora, settings, embedder, queries, seed, held_out_share, began) -> dict:
     cal, test = [], []
     for c in corpora:
@@ -200,6 +216,7 @@ def _calibrate(corpora, settings, embedder, queries, seed, held_out_share, began
         cal.append((a_cal, u_cal))
         test.append((a_test, u_test))
     joint = choose_threshold(cal)
+    capped = capped_threshold(cal)
     in_use = AnswerSettings().min_relevance
     for c, (a_cal, u_cal), (a_test, u_test) in zip(corpora, cal, test):
         own = choose_threshold([(a_cal, u_cal)])
@@ -208,7 +225,7 @@ def _calibrate(corpora, settings, embedder, queries, seed, held_out_share, began
         c["test_queries"] = len(a_test) + len(u_test)
         c["test"] = {
             kind: _rates(a_test, u_test, t)
-            for kind, t in (("joint", joint), ("own", own), ("in_use", in_use))
+            for kind, t in (("joint", joint), ("capped", capped), ("own", own), ("in_use", in_use))
         }
         c["median_relevance"] = {
             "answerable": round(statistics.median(c["relevance"]["answerable"]), 4),
@@ -227,12 +244,16 @@ def _calibrate(corpora, settings, embedder, queries, seed, held_out_share, began
         "held_out_share": held_out_share,
         "threshold": {
             "joint": joint,
+            "capped": capped,
+            "max_false_refusal": MAX_FALSE_REFUSAL,
             "in_use": in_use,
             "joint_calibration_balanced_accuracy": round(
                 statistics.fmean(balanced_accuracy(a, u, joint) for a, u in cal), 4
             ),
         },
-        "test_mean_balanced_accuracy": {k: mean_ba(k) for k in ("joint", "own", "in_use")},
+        "test_mean_balanced_accuracy": {
+            k: mean_ba(k) for k in ("joint", "capped", "own", "in_use")
+        },
         "corpora": corpora,
         "seconds": round(time.perf_counter() - began, 1),
     }
@@ -254,7 +275,9 @@ def format_refusal(r: dict) -> str:
         f"refusal threshold on {len(r['corpora'])} corpora ({r['relevance']}; embedder "
         f"{r['embedder']}; {r['queries_per_corpus']} queries per corpus, seed {r['seed']})",
         f"jointly calibrated: {th['joint']:.4f} (mean balanced accuracy on the calibration "
-        f"halves {th['joint_calibration_balanced_accuracy']:.3f}); in use: {th['in_use']}",
+        f"halves {th['joint_calibration_balanced_accuracy']:.3f}); capped (false refusals <= "
+        f"{th['max_false_refusal']:.0%} on every calibration half): {th['capped']:.4f}; "
+        f"in use: {th['in_use']}",
         "",
         f"{'corpus':16} {'indexed':>13} {'ans/unans':>9} {'median rel ans/unans':>21} "
         f"{'threshold':>16} {'false refusal':>13} {'true refusal':>12} {'bal acc':>7}",
@@ -267,7 +290,7 @@ def format_refusal(r: dict) -> str:
             f"{c['answerable']}/{c['unanswerable']}",
             f"{med['answerable']:.3f}/{med['unanswerable']:.3f}",
         ]
-        for i, kind in enumerate(("joint", "own", "in_use")):
+        for i, kind in enumerate(("joint", "capped", "own", "in_use")):
             m = c["test"][kind]
             cells = head if i == 0 else ["", "", "", ""]
             label = f"{kind.replace('_', ' ')} {m['threshold']:.4f}"
@@ -278,8 +301,8 @@ def format_refusal(r: dict) -> str:
             )
     mean = r["test_mean_balanced_accuracy"]
     lines += [
-        f"mean balanced accuracy on the test halves: joint {mean['joint']:.3f}, own "
-        f"{mean['own']:.3f}, in use {mean['in_use']:.3f}",
+        f"mean balanced accuracy on the test halves: joint {mean['joint']:.3f}, capped "
+        f"{mean['capped']:.3f}, own {mean['own']:.3f}, in use {mean['in_use']:.3f}",
         "false refusal: answerable queries refused; true refusal: unanswerable queries refused "
         "(their documents are not indexed); rates on the test halves",
         f"seconds: {r['seconds']}",

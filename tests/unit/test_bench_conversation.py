@@ -360,3 +360,15 @@ def test_refusal_on_two_corpora(tmp_path, fake_settings):
 def test_refusal_refuses_a_folder_it_cannot_split(tmp_path, fake_settings):
     with pytest.raises(QuireError):
         run_refusal([tiny_beir(tmp_path / "b")], fake_settings, queries=8, held_out_share=0.0)
+
+
+def test_capped_threshold_keeps_false_refusals_under_the_cap():
+    from rag.bench.refusal import capped_threshold
+
+    answerable = [0.3, 0.5, 0.6, 0.7, 0.8, 0.8, 0.9, 0.9, 0.9, 0.9] * 2  # 20 values
+    unanswerable = [0.2, 0.3, 0.4, 0.55]
+    t = capped_threshold([(answerable, unanswerable)], cap=0.05)
+    assert t == 0.3  # at 0.5, 2 of 20 (10%) answerable would be refused
+    assert capped_threshold([(answerable, unanswerable)], cap=0.10) == 0.5
+    other = [0.35] * 3 + [0.9] * 17  # a second corpus that 0.5 would hurt more
+    assert capped_threshold([(answerable, unanswerable), (other, [])], cap=0.10) == 0.35
