@@ -209,11 +209,12 @@ def mode_line() -> None:
 
 
 def md(text: str) -> str:
-    """Text shown as-is inside Markdown (file names have underscores and brackets)."""
+    """Text shown as-is inside Markdown: no image, link, heading, HTML or math in a document
+    or an answer is rendered (an image would make the browser fetch it)."""
     out = text
-    for ch in "\\`*_{}[]<>()#+-.!|$~":
+    for ch in "\\`*_{}[]<>()#+-.!|$~:=":
         out = out.replace(ch, "\\" + ch)
-    return out
+    return out.replace("\r", "").replace("\n", "  \n")
 
 
 def where(item: dict) -> str:
@@ -279,7 +280,7 @@ def passage_card(p: dict, scores: bool) -> None:
 def show_answer(m: Message, scores: bool) -> None:
     d = m.data
     if d.get("error"):
-        st.error(m.text)
+        st.error(md(m.text))
         return
     if d.get("pending"):
         names = ", ".join(os.path.basename(p) for p in d["pending"])
@@ -288,7 +289,7 @@ def show_answer(m: Message, scores: bool) -> None:
         searched = d.get("standalone_question")
         if searched and searched != d.get("question", searched):
             st.caption(f"searched for: {md(searched)}")
-        st.warning(f"**Not in your documents.** {m.text}", icon=":material/search_off:")
+        st.warning(f"**Not in your documents.** {md(m.text)}", icon=":material/search_off:")
         for p in d.get("passages", [])[:3]:
             passage_card(p, scores)
         return
@@ -298,7 +299,7 @@ def show_answer(m: Message, scores: bool) -> None:
         left.caption(f"searched for: {md(searched)}")
     if d.get("note"):
         left.caption(md(d["note"]))
-    left.markdown(m.text)
+    left.markdown(md(m.text))
     if scores and d.get("timings"):
         t = d["timings"]
         left.caption(
@@ -406,7 +407,7 @@ def chat_view() -> None:
         for m in chats.messages(chat_id):
             with st.chat_message(m.role):
                 if m.role == "user":
-                    st.markdown(m.text)
+                    st.markdown(md(m.text))
                 else:
                     show_answer(m, show_scores)
     question = st.chat_input("Ask about your documents")
@@ -415,7 +416,7 @@ def chat_view() -> None:
             state.chat_id = chats.create().id
         chats.add(state.chat_id, Message("user", question))
         with st.chat_message("user"):
-            st.markdown(question)
+            st.markdown(md(question))
     if state.get("chat_id") is not None and chats.unanswered(state.chat_id):
         answer_waiting(state.chat_id)
         st.rerun()  # show them from the history: the checked text, with its source cards
@@ -453,7 +454,7 @@ def answer_one(chat_id: int, q: Message) -> None:
         stream = engine.ask(q.text, history, mode=mode, k=k, generator=generator)
         if stream.searched != q.text:
             st.caption(f"searched for: {md(stream.searched)}")
-        st.write_stream(stream)
+        st.write_stream(md(piece) for piece in stream)
         answer = stream.result()
         data = answer_data(answer)
         data["pending"] = pending

@@ -236,8 +236,8 @@ def _search(args) -> int:
         return 0
     for i, h in enumerate(hits, start=1):
         c = h.chunk
-        print(f"{i:2}. {_rel(c.source)}{_where(c)}   score {h.score:.4f}")
-        print(f"    {snippet(c.text, args.query)}")
+        print(clean_terminal(f"{i:2}. {_rel(c.source)}{_where(c)}   score {h.score:.4f}"))
+        print(f"    {clean_terminal(snippet(c.text, args.query))}")
     return 0
 
 
@@ -297,15 +297,15 @@ def _ask(args) -> int:
     if answer.refused:
         print("\nClosest passages:")
         for h in answer.hits[:3]:
-            print(f"  {_rel(h.chunk.source)}{_where(h.chunk)}")
-            print(f"    {snippet(h.chunk.text, args.question)}")
+            print(clean_terminal(f"  {_rel(h.chunk.source)}{_where(h.chunk)}"))
+            print(f"    {clean_terminal(snippet(h.chunk.text, args.question))}")
         return 0
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
         mark = " (supporting, not cited by the model)" if c.inferred else ""
         page = f", page {c.page}" if c.page is not None else ""
-        print(f"  [{c.n}] {_rel(c.source)}{page}{mark}")
+        print(clean_terminal(f"  [{c.n}] {_rel(c.source)}{page}{mark}"))
         print(f'      "{clean_terminal(" ".join(c.quote.split()))}"')
     if answer.note:
         print(f"({answer.note})", file=sys.stderr)
@@ -415,8 +415,8 @@ def _related(args) -> int:
     if not found:
         print("No other documents in the index.")
     for i, r in enumerate(found, start=1):
-        print(f"{i:2}. {_rel(r.source)}   similarity {r.score:.3f}")
-        print(f"    {snippet(r.chunk.text, '')}")
+        print(clean_terminal(f"{i:2}. {_rel(r.source)}   similarity {r.score:.3f}"))
+        print(f"    {clean_terminal(snippet(r.chunk.text, ''))}")
     return 0
 
 

@@ -12,17 +12,26 @@ from rag.errors import QuireError
 CONTEXT_CHARS = 1500
 
 
+# Characters Markdown (or its math) gives a meaning to, as HTML entities: inert either way.
+_MARKDOWN_ENTITIES = {ord(ch): f"&#{ord(ch)};" for ch in "[]()!$*_`#~|\\{}:"}
+
+
+def _escape(text: str) -> str:
+    return html.escape(text).translate(_MARKDOWN_ENTITIES)
+
+
 def marked(text: str, start: int, end: int) -> str:
-    """HTML of `text` with `text[start:end]` in a <mark>; everything escaped."""
+    """HTML of `text` with `text[start:end]` in a <mark>; everything escaped, for HTML and for
+    Markdown alike."""
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     if end <= start:
-        return _block(html.escape(text))
+        return _block(_escape(text))
     return _block(
-        html.escape(text[:start])
+        _escape(text[:start])
         + "<mark>"
-        + html.escape(text[start:end])
+        + _escape(text[start:end])
         + "</mark>"
-        + html.escape(text[end:])
+        + _escape(text[end:])
     )
 
 
@@ -41,6 +50,10 @@ def marked_quote(excerpt: str, quote: str, offset: int | None = None) -> str:
 
 
 def _block(body: str) -> str:
+    # One line of HTML: Markdown ends an HTML block at a blank line and would render the rest
+    # (a document's ![image](http://...) would make the browser fetch it). "&#10;" is a newline
+    # to the browser, which white-space: pre-wrap keeps.
+    body = body.replace("\r", "").replace("\n", "&#10;")
     return f'<div style="white-space: pre-wrap; line-height: 1.5">{body}</div>'
 
 

