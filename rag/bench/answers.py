@@ -116,7 +116,7 @@ def _measure(
     log("relevance of the best hit, answerable and unanswerable questions")
 
     def relevance(a) -> float:
-        hits = engine.retriever.search(queries[a["_id"]], answerer.settings.k)
+        hits = engine.retriever.search(queries[a["_id"]], _k(engine))
         return max((h.dense or 0.0 for h in hits), default=0.0)
 
     rel_in = [relevance(a) for a in inside]
@@ -157,6 +157,13 @@ def _measure(
         "modes": modes,
         "speed": speed_side_by_side(engine, queries, inside),
     }
+
+
+def _k(engine) -> int:
+    """Hits retrieved per question, as `ask` retrieves them with the configured model."""
+    from rag.answer.policy import policy
+
+    return engine.answerer.settings.k or policy(engine.generator()).k
 
 
 def _quality(engine, queries, corpus, sample, doc_of, mode) -> dict:
@@ -220,7 +227,7 @@ def speed_side_by_side(engine, queries, sample, runs: int = 5) -> dict:
     sizes = []
     for a in sample[:runs]:
         q = queries[a["_id"]]
-        msgs, _ = engine.answerer.pack(q, engine.retriever.search(q, engine.answerer.settings.k))
+        msgs, _ = engine.answerer.pack(q, engine.retriever.search(q, _k(engine)))
         sizes.append(sum(len(plain.tokenize(m["content"].encode())) for m in msgs))
         rows["quire"].append(_time_stream(lambda m=msgs: gen.stream(m, 64)))
         gen.warm_up().reset()  # forget the evaluated prompt: no shared system-prompt prefix

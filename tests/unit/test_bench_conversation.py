@@ -372,3 +372,16 @@ def test_capped_threshold_keeps_false_refusals_under_the_cap():
     assert capped_threshold([(answerable, unanswerable)], cap=0.10) == 0.5
     other = [0.35] * 3 + [0.9] * 17  # a second corpus that 0.5 would hurt more
     assert capped_threshold([(answerable, unanswerable), (other, [])], cap=0.10) == 0.35
+
+
+def test_bench_answers_runs_the_default_path_and_budgets(tmp_path, fake_settings):
+    """`quire bench answers` on a SQuAD-like folder with fakes: every mode row, the default's
+    resolution, and a budget row are there."""
+    from rag.bench.answers import format_answers, run_answers
+
+    folder = tiny_squad(tmp_path / "squad")
+    r = run_answers(folder, fake_settings, questions=2, llm_questions=1, budgets=(300,))
+    assert set(r["modes"]) == {"auto", "quotes", "llm", "llm, budget 300"}
+    assert r["modes"]["auto"]["resolved_to"] == "llm"  # the scripted fake writes
+    assert r["modes"]["llm, budget 300"]["questions"] == 1
+    assert "auto (the default) answered with llm" in format_answers(r)
