@@ -72,9 +72,15 @@ def generator_for(choice: str, value: str, name: str, ctx: int = 0):
     if choice == GGUF:
         return make_generator(replace(settings, llm_url=None, llm="local", llm_model=Path(value)))
     if choice == SERVER:
+        # QUIRE_LLM_KEY belongs to the server QUIRE_LLM_URL names, never to one typed here
+        key = settings.llm_key if value.rstrip("/") == settings.llm_url.rstrip("/") else ""
         return make_generator(
             replace(
-                settings, llm_url=value, llm_name=name, ctx=max(ctx, 512) if ctx else settings.ctx
+                settings,
+                llm_url=value,
+                llm_name=name,
+                llm_key=key,
+                ctx=max(ctx, 512) if ctx else settings.ctx,
             )
         )
     return engine.generator()
