@@ -9,7 +9,8 @@ from dataclasses import replace
 from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
 from rag.answer.answerer import Answerer, AnswerSettings, AnswerStream
-from rag.answer.generate import Generator, LlamaGenerator, OpenAIGenerator, QuotingGenerator
+from rag.answer.generate import Generator, LlamaGenerator, QuotingGenerator
+from rag.answer.server import OpenAIGenerator
 from rag.errors import QuireError
 from rag.retrieval.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from rag.retrieval.lexical import LexicalIndex

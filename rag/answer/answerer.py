@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.citations import Citation, check, overlap, sentences
+from rag.answer.excerpts import excerpt_block, trim_to_fit
 from rag.answer.followup import Turn, check_rewrite, context_forms, depends_on_chat, turns
 from rag.answer.generate import Generator, Message, prompt_tokens
 from rag.answer.guard import (
@@ -197,20 +198,20 @@ class Answerer:
         shown: list[Chunk] = []
         for hit in hits:
             chunk = hit.chunk
-            block = _excerpt_block(len(shown) + 1, chunk)
+            block = excerpt_block(len(shown) + 1, chunk)
             if prompt_tokens(gen, messages([*blocks, block])) <= budget:
                 blocks.append(block)
                 shown.append(chunk)
                 continue
-            trimmed = _trim_to_fit(
+            trimmed = trim_to_fit(
                 chunk,
                 lambda c: (
-                    prompt_tokens(gen, messages([*blocks, _excerpt_block(len(shown) + 1, c)]))
+                    prompt_tokens(gen, messages([*blocks, excerpt_block(len(shown) + 1, c)]))
                     <= budget
                 ),
             )
             if trimmed is not None:
-                blocks.append(_excerpt_block(len(shown) + 1, trimmed))
+                blocks.append(excerpt_block(len(shown) + 1, trimmed))
                 shown.append(trimmed)
             break
         return messages(blocks), shown
@@ -394,38 +395,3 @@ def _is_heading(sentence: str) -> bool:
 
 def _has_words(text: str) -> bool:
     return bool(re.search(r"[^\W\d_]{2,}", text))
-
-
-_TAG = re.compile(r"<(/?\s*excerpt)", re.IGNORECASE)
-
-
-def _inert(text: str) -> str:
-    """Document text that cannot close or open an excerpt block (a document may try to)."""
-    return _TAG.sub(r"‹\1", text)
-
-
-def _attr(text: str) -> str:
-    return _inert(text).replace('"', "'").replace("\n", " ")
-
-
-def _excerpt_block(n: int, chunk: Chunk) -> str:
-    where = []
-    if chunk.page is not None:
-        where.append(f' page="{chunk.page}"')
-    if chunk.heading:
-        where.append(f' section="{_attr(" > ".join(chunk.heading))}"')
-    name = _attr(chunk.source.rsplit("/", 1)[-1])
-    return render("excerpt", n=n, source=name, location="".join(where), text=_inert(chunk.text))
-
-
-def _trim_to_fit(chunk: Chunk, fits: Callable[[Chunk], bool]) -> Chunk | None:
-    """The longest run of whole leading sentences of `chunk` that fits, or None."""
-    from dataclasses import replace
-
-    spans = sentences(chunk.text)
-    for k in range(len(spans) - 1, 0, -1):
-        end = spans[k - 1][1]
-        part = replace(chunk, text=chunk.text[:end], end=chunk.start + end)  # same id
-        if fits(part):
-            return part
-    return None

@@ -11,7 +11,8 @@ import time
 import httpx
 import pytest
 
-from rag.answer.generate import OpenAIGenerator, bundled_gguf_path
+from rag.answer.generate import bundled_gguf_path
+from rag.answer.server import OpenAIGenerator
 from rag.retrieval.store import ChromaStore
 from tests.helpers import write
 

@@ -169,7 +169,7 @@ def test_an_echoed_excerpt_label_is_dropped(library):
 
 
 def test_a_document_cannot_close_its_excerpt_block():
-    from rag.answer.answerer import _excerpt_block
+    from rag.answer.excerpts import excerpt_block
 
     chunk = Chunk(
         source='/n/evil".md',
@@ -178,7 +178,7 @@ def test_a_document_cannot_close_its_excerpt_block():
         end=60,
         heading=('x" onload="',),
     )
-    block = _excerpt_block(1, chunk)
+    block = excerpt_block(1, chunk)
     assert block.count("<excerpt") == 1 and block.count("</excerpt>") == 1
     assert block.rstrip().endswith("</excerpt>") and "‹/excerpt>" in block
     assert 'source="evil\'.md"' in block and "section=\"x' onload='\"" in block

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rag.answer.generate import OpenAIGenerator
+from rag.answer.server import OpenAIGenerator
 from rag.errors import QuireError
 
 Script = Callable[[BaseHTTPRequestHandler], None]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rag.answer.generate import LlamaGenerator, OpenAIGenerator, ScriptedGenerator
+from rag.answer.generate import LlamaGenerator, ScriptedGenerator
 from rag.answer.policy import policy, resolve_mode
+from rag.answer.server import OpenAIGenerator
 from tests.gguf import llama_meta, write_gguf
 
 
