@@ -420,95 +420,103 @@ def _related(args) -> int:
     return 0
 
 
+def _bench(args, module: str, run: str, fmt: str, *where, **options) -> int:
+    """Run `rag.bench.<module>.<run>(*where, settings, log=..., **options)`; print its report."""
+    import importlib
+
+    from rag.settings import Settings
+
+    bench = importlib.import_module(f"rag.bench.{module}")
+    result = getattr(bench, run)(
+        *where,
+        Settings.from_env(),
+        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+        **options,
+    )
+    print(json.dumps(result, indent=2) if args.json else getattr(bench, fmt)(result))
+    return 0
+
+
+def _workdir(args):
+    from pathlib import Path
+
+    return Path(args.workdir) if args.workdir else None
+
+
 def _bench_retrieval(args) -> int:
     from pathlib import Path
 
-    from rag.bench.retrieval import format_report, run_retrieval
-    from rag.settings import Settings
-
-    result = run_retrieval(
+    return _bench(
+        args,
+        "retrieval",
+        "run_retrieval",
+        "format_report",
         Path(args.folder),
-        Settings.from_env(),
         max_queries=args.queries or None,
         seed=args.seed,
-        workdir=Path(args.workdir) if args.workdir else None,
-        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+        workdir=_workdir(args),
     )
-    print(json.dumps(result, indent=2) if args.json else format_report(result))
-    return 0
 
 
 def _bench_answers(args) -> int:
     from pathlib import Path
 
-    from rag.bench.answers import format_answers, run_answers
-    from rag.settings import Settings
-
-    result = run_answers(
+    return _bench(
+        args,
+        "answers",
+        "run_answers",
+        "format_answers",
         Path(args.folder),
-        Settings.from_env(),
         questions=args.questions,
         llm_questions=args.llm_questions,
         seed=args.seed,
-        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
         budgets=tuple(int(b) for b in args.budgets.split(",") if b.strip()),
     )
-    print(json.dumps(result, indent=2) if args.json else format_answers(result))
-    return 0
 
 
 def _bench_conversation(args) -> int:
     from pathlib import Path
 
-    from rag.bench.conversation import format_conversation, run_conversation
-    from rag.settings import Settings
-
-    result = run_conversation(
+    return _bench(
+        args,
+        "conversation",
+        "run_conversation",
+        "format_conversation",
         Path(args.folder),
-        Settings.from_env(),
         chats=args.chats,
         seed=args.seed,
         rewrite_questions=args.rewrites,
-        workdir=Path(args.workdir) if args.workdir else None,
-        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+        workdir=_workdir(args),
     )
-    print(json.dumps(result, indent=2) if args.json else format_conversation(result))
-    return 0
 
 
 def _bench_refusal(args) -> int:
     from pathlib import Path
 
-    from rag.bench.refusal import format_refusal, run_refusal
-    from rag.settings import Settings
-
-    result = run_refusal(
+    return _bench(
+        args,
+        "refusal",
+        "run_refusal",
+        "format_refusal",
         [Path(f) for f in args.folders],
-        Settings.from_env(),
         queries=args.queries,
         seed=args.seed,
-        workdir=Path(args.workdir) if args.workdir else None,
-        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+        workdir=_workdir(args),
     )
-    print(json.dumps(result, indent=2) if args.json else format_refusal(result))
-    return 0
 
 
 def _bench_ingest(args) -> int:
     from pathlib import Path
 
-    from rag.bench.ingest import format_ingest, run_ingest_bench
-    from rag.settings import Settings
-
-    result = run_ingest_bench(
+    return _bench(
+        args,
+        "ingest",
+        "run_ingest_bench",
+        "format_ingest",
         Path(args.folder),
-        Settings.from_env(),
-        workdir=Path(args.workdir) if args.workdir else None,
+        workdir=_workdir(args),
         plain=not args.no_plain,
-        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
     )
-    print(json.dumps(result, indent=2) if args.json else format_ingest(result))
-    return 0
 
 
 def _chunk_dict(c) -> dict:

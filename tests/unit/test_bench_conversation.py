@@ -385,3 +385,19 @@ def test_bench_answers_runs_the_default_path_and_budgets(tmp_path, fake_settings
     assert r["modes"]["auto"]["resolved_to"] == "llm"  # the scripted fake writes
     assert r["modes"]["llm, budget 300"]["questions"] == 1
     assert "auto (the default) answered with llm" in format_answers(r)
+
+
+def test_bench_commands_run_from_the_cli(tmp_path, monkeypatch, capsys):
+    from rag.cli import main
+
+    monkeypatch.setenv("QUIRE_HOME", str(tmp_path / "h"))
+    monkeypatch.setenv("QUIRE_EMBEDDER", "fake")
+    monkeypatch.setenv("QUIRE_LLM", "fake")
+    squad = tiny_squad(tmp_path / "squad")
+    beir = tiny_beir(tmp_path / "beir")
+    assert main(["bench", "conversation", str(squad), "--chats", "2", "--rewrites", "0"]) == 0
+    assert "hit@5" in capsys.readouterr().out
+    assert main(["bench", "refusal", str(squad), str(beir), "--queries", "6", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["benchmark"] == "refusal"
+    assert main(["bench", "answers", str(squad), "--questions", "2", "--llm-questions", "1"]) == 0
+    assert "auto (the default)" in capsys.readouterr().out
