@@ -344,11 +344,13 @@ def _chats(args) -> int:
             print(json.dumps({"id": chat.id, "title": chat.title, "messages": rows}, indent=2))
             return 0
         print(f"chat {chat.id}: {clean_terminal(chat.title)}")
+        asked = ""
         for m in msgs:
             who = "you" if m.role == "user" else "quire"
             print(f"\n{who}: {clean_terminal(m.text)}")
+            asked = m.text if m.role == "user" else asked
             searched = m.data.get("standalone_question")
-            if m.role == "assistant" and searched:
+            if m.role == "assistant" and searched and searched != asked:
                 print(f"  (searched for: {clean_terminal(searched)})")
         return 0
     if args.json:

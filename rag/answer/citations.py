@@ -143,7 +143,7 @@ def check(answer: str, excerpts: Sequence[Chunk], min_support: float = MIN_SUPPO
         return lead + "".join(f"[{n}]" for n in good)
 
     clean = _MARKER.sub(keep, answer)
-    clean = re.sub(r"[ \t]+([.,;:!?])", r"\1", clean).strip()
+    clean = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", clean).strip()
     if cited:
         return clean, [_citation(n, excerpts[n - 1], claim) for n, claim in cited.items()]
     inferred: dict[int, Citation] = {}

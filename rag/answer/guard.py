@@ -162,7 +162,7 @@ def strip_markup(text: str, excerpts: Sequence[Chunk]) -> str:
 
     out = _FILE_NAME.sub(name, out)
     out = re.sub(r"[ \t]{2,}", " ", out)
-    out = re.sub(r"[ \t]+([.,;:!?])", r"\1", out)
+    out = re.sub(r"[ \t]+([.,;:!?])(?=\s|$)", r"\1", out)
     out = re.sub(r"^[ \t]+", "", out, flags=re.M)
     return out
 

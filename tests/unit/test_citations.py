@@ -89,3 +89,12 @@ def test_a_marker_moves_to_the_excerpt_that_really_supports_the_sentence():
     f = MarkerFilter(2, [frog, BREAD])
     streamed = f.feed("Sourdough needs a starter fed daily [1].") + f.flush()
     assert streamed == text  # the stream shows the same number as the final answer
+
+
+def test_quoted_text_keeps_its_own_spacing():
+    """Only a space left before punctuation by a dropped marker goes: "run ./configure" stays."""
+    chunk = Chunk(source="/n/a.md", text="Then run ./configure and make.", start=0, end=30)
+    text, _ = check("Then run ./configure and make [1] .", [chunk])
+    assert text == "Then run ./configure and make [1]."
+    text, _ = check("Then run ./configure and make [7].", [chunk])
+    assert text == "Then run ./configure and make."
