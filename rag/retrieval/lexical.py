@@ -180,7 +180,11 @@ def query_terms(query: str) -> list[str]:
     return list(seen)
 
 
+MAX_TERMS = 64  # a query of more distinct words only slows FTS5's OR query down
+
+
 def match_expression(query: str) -> str:
-    """An FTS5 MATCH string: every query word quoted (so no word is read as syntax), OR-ed."""
-    terms = query_terms(query) or [w for w in _WORD.findall(query.lower())]
-    return " OR ".join(f'"{t}"' for t in terms)
+    """An FTS5 MATCH string: every distinct query word quoted (so no word is read as syntax),
+    OR-ed, at most MAX_TERMS of them; stop words only when the query has nothing else."""
+    terms = query_terms(query) or list(dict.fromkeys(_WORD.findall(query.lower())))
+    return " OR ".join(f'"{t}"' for t in terms[:MAX_TERMS])
