@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 
 from rag.answer.citations import Citation, check, overlap, sentences
 from rag.answer.excerpts import excerpt_block, trim_to_fit
-from rag.answer.followup import Turn, check_rewrite, context_forms, depends_on_chat, turns
+from rag.answer.followup import (
+    Turn,
+    anchor,
+    check_rewrite,
+    context_forms,
+    depends_on_chat,
+    turns,
+)
 from rag.answer.generate import Generator, Message, prompt_tokens
 from rag.answer.guard import (
     LEAD_LABEL,
@@ -218,10 +225,9 @@ class Answerer:
 
     def _generate(self, ctx: _Context) -> AnswerStream:
         s, timings, t0 = self.settings, ctx.timings, ctx.t0
-        rewritten = ctx.searched != ctx.question and not ctx.searched.endswith(ctx.question)
-        asked = ctx.searched if rewritten else ctx.question
-        earlier = ctx.past[-1].subject if ctx.searched != ctx.question and not rewritten else ""
-        msgs, shown = self.pack(asked, ctx.hits, earlier)
+        in_context = ctx.searched != ctx.question and not ctx.rewritten
+        earlier = anchor(ctx.past) if in_context else ""  # the question the joined form used
+        msgs, shown = self.pack(ctx.asked, ctx.hits, earlier)
         timings["prompt_tokens"] = prompt_tokens(self.generator, msgs)
         raw: list[str] = []
         filt = MarkerFilter(len(shown), shown)
@@ -276,20 +282,7 @@ class Answerer:
                 answer = fallback[0].result()
                 answer.note = "the model wrote no usable answer, so these are quotes"
                 return answer
-            text, citations = check(clean.text, shown)
-            timings["total_ms"] = (time.perf_counter() - t0) * 1000
-            return Answer(
-                ctx.question,
-                text,
-                citations,
-                list(ctx.hits),
-                shown,
-                False,
-                "llm",
-                ctx.searched,
-                timings,
-                ctx.why,
-            )
+            return ctx.answer(*check(clean.text, shown), shown, "llm")
 
         return AnswerStream(tokens(), finish)
 
@@ -298,8 +291,7 @@ class Answerer:
         hits, timings, t0 = ctx.hits, ctx.timings, ctx.t0
         # A follow-up's sentences are chosen by its own words (a checked rewrite's, if any);
         # the chat's context already chose the excerpts they come from.
-        rewritten = ctx.searched != ctx.question and not ctx.searched.endswith(ctx.question)
-        query = ctx.searched if rewritten else ctx.question
+        query = ctx.asked
         shown = [h.chunk for h in hits[:5]]
         prior = [h.score for h in hits[:5]]
         # Every sentence of the top excerpts, scored by the share of the question's words it
@@ -331,20 +323,7 @@ class Answerer:
         timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
 
         def finish() -> Answer:
-            text, citations = check(raw, shown)
-            timings["total_ms"] = (time.perf_counter() - t0) * 1000
-            return Answer(
-                ctx.question,
-                text,
-                citations,
-                list(hits),
-                shown,
-                False,
-                "quotes",
-                ctx.searched,
-                timings,
-                ctx.why,
-            )
+            return ctx.answer(*check(raw, shown), shown, "quotes")
 
         return AnswerStream(iter([raw] if raw else []), finish)
 
@@ -353,19 +332,7 @@ class Answerer:
         ctx.timings["first_token_ms"] = (time.perf_counter() - ctx.t0) * 1000
 
         def finish() -> Answer:
-            ctx.timings["total_ms"] = (time.perf_counter() - ctx.t0) * 1000
-            return Answer(
-                ctx.question,
-                text,
-                [],
-                list(ctx.hits),
-                [],
-                True,
-                ctx.mode,
-                ctx.searched,
-                ctx.timings,
-                ctx.why,
-            )
+            return ctx.answer(text, [], [], ctx.mode, refused=True)
 
         return AnswerStream(iter([text]), finish)
 
@@ -382,6 +349,26 @@ class _Context:
     why: str
     timings: dict[str, float]
     t0: float
+
+    @property
+    def rewritten(self) -> bool:
+        """Whether retrieval searched for a model's checked rewrite (a joined form ends with
+        the question itself; the question alone is itself)."""
+        return self.searched != self.question and not self.searched.endswith(self.question)
+
+    @property
+    def asked(self) -> str:
+        """The question to answer: a checked rewrite, else the question as typed."""
+        return self.searched if self.rewritten else self.question
+
+    def answer(self, text, citations, excerpts, mode: str, refused: bool = False) -> Answer:
+        """The finished answer, its total time taken now."""
+        self.timings["total_ms"] = (time.perf_counter() - self.t0) * 1000
+        hits = list(self.hits)
+        return Answer(
+            self.question, text, citations, hits, excerpts, refused, mode, self.searched,
+            self.timings, self.why,
+        )  # fmt: skip
 
 
 def _short(text: str, chars: int = 300) -> str:

@@ -69,11 +69,11 @@ def depends_on_chat(question: str) -> bool:
     one?"). Measured on SQuAD follow-ups: requiring the pronoun to come before any noun of the
     question caught 23.5% of them; any pronoun catches nearly all, and costs a question that
     did not need the chat nothing, since it is also searched for as typed."""
-    return bool(_unresolved(question) or _has_pronoun(question))
-
-
-def _has_pronoun(question: str) -> bool:
-    words = [w.strip("'’-").lower() for w in _WORD.findall(_EXPLETIVE.sub(" ", question))]
+    if not question.strip():
+        return False
+    if elliptical(question):
+        return True
+    words = [w.lower() for w in words_of(question)]
     if words and words[-1] in _FINAL_PROFORMS:  # "how do I write one?", "why is that?"
         return True
     for i, w in enumerate(words):
@@ -84,51 +84,20 @@ def _has_pronoun(question: str) -> bool:
     return False
 
 
-def _unresolved(question: str) -> bool:
-    """Elliptical, or a pronoun before anything in the question it could stand for."""
+def elliptical(question: str) -> bool:
+    """An elliptical start ("and on macOS?"), or at most one search word."""
     q = " ".join(question.strip().lower().split())
-    if not q:
-        return False
-    if q.startswith(_ELLIPSIS_STARTS):
-        return True
-    content = [t for t in query_terms(question) if t not in _PRONOUNS]
-    if len(content) <= 1:
-        return True
-    seen_content = False
-    as_typed = [w.strip("'’-") for w in _WORD.findall(_EXPLETIVE.sub(" ", question))]
-    for i, word in enumerate(as_typed):
-        w = word.lower()
-        if w in _PRONOUNS:
-            if not seen_content:
-                return True
-            continue
-        if w not in STOPWORDS and w not in _WH and len(w) > 1:
-            seen_content = seen_content or _nounish(word if i else w)
-    return False
+    return q.startswith(_ELLIPSIS_STARTS) or (
+        len([t for t in query_terms(question) if t not in _PRONOUNS]) <= 1
+    )
 
 
-def _nounish(word: str) -> bool:
-    """A word that can name what a later pronoun refers to: a capitalised word, a number, or
-    a word with a digit (sqlite3, Q4), or any other word not ending like a verb form."""
-    if word[:1].isupper() or any(ch.isdigit() for ch in word):
-        return True
-    return not word.lower().endswith(("ing", "ed")) and word.lower() not in _VERBS
+def words_of(question: str) -> list[str]:
+    """The question's words as typed, an expletive "is it true" left out."""
+    return [w.strip("'’-") for w in _WORD.findall(_EXPLETIVE.sub(" ", question))]
 
 
-# Common verbs a question puts before its object pronoun ("how do I install it").
-_VERBS = {
-    "do", "does", "did", "done", "make", "makes", "made", "get", "gets", "got", "use", "uses",
-    "install", "compile", "build", "run", "set", "configure", "fix", "find", "call", "called",
-    "mean", "means", "say", "says", "said", "work", "works", "happen", "happened", "write",
-    "wrote", "written", "read", "start", "started", "stop", "take", "took", "give", "gave",
-    "have", "has", "had", "be", "been", "is", "are", "was", "were", "can", "could", "should",
-    "would", "will", "may", "might", "must", "know", "cost", "costs", "change", "changed",
-    "compare", "create", "created", "remove", "update", "open", "close", "cite", "describe",
-    "explain", "define", "defined", "see", "show", "tell", "i", "you", "we",
-}  # fmt: skip
-
-
-def _anchor(history: Sequence[Turn]) -> str:
+def anchor(history: Sequence[Turn]) -> str:
     """The chat's latest question that stood alone (so a chain of follow-ups keeps its
     subject without growing), else the last turn's search."""
     return next((t.question for t in reversed(history) if not t.searched), history[-1].subject)
@@ -138,7 +107,7 @@ def contextual(question: str, history: Sequence[Turn]) -> str:
     """The question joined with what the chat is about: its latest standalone question."""
     if not history:
         return question
-    return f"{_anchor(history)} {question}"
+    return f"{anchor(history)} {question}"
 
 
 _NAME = re.compile(
@@ -160,16 +129,16 @@ def names(text: str) -> list[str]:
 
 def context_forms(question: str, history: Sequence[Turn]) -> list[str]:
     """The in-context forms a follow-up is also searched for: the latest standalone question
-    joined with it; it with that question's other search words; it with the names that
-    question mentions. (On SQuAD follow-ups, hit@5: the first alone 0.857-0.895, all three
-    fused with the question as typed 0.903-0.930; BENCHMARKS.md.)"""
+    joined with it (`contextual`); it with that question's other search words; it with the
+    names that question mentions. (On SQuAD follow-ups, hit@5 with the question as typed: the
+    first form alone 0.900 / 0.860, all three 0.935 / 0.910, seeds 0 / 1; BENCHMARKS.md.)"""
     if not history:
         return []
-    anchor = _anchor(history)
+    subject = anchor(history)
     own = set(query_terms(question))
-    words = [w for w in query_terms(anchor) if w not in own]
-    named = [n for n in names(anchor) if not set(query_terms(n)) <= own]
-    forms = [f"{anchor} {question}"]
+    words = [w for w in query_terms(subject) if w not in own]
+    named = [n for n in names(subject) if not set(query_terms(n)) <= own]
+    forms = [contextual(question, history)]
     if words:
         forms.append(f"{question} {' '.join(words)}")
     if named:
