@@ -123,9 +123,10 @@ class Retriever:
         if len(forms) <= 1:
             return self.search(forms[0] if forms else "", k, filters)
         depth = max(self.depth, 3 * k)
+        vectors = self.embedder.embed(forms)  # one batch for every form
         lists = []
-        for q in forms:
-            dense, keyword = self.candidates(q, depth, filters)
+        for q, vector in zip(forms, vectors):
+            dense, keyword = self.candidates(q, depth, filters, vector=vector)
             lists.append(fuse(dense, keyword, self.fusion))
         hits = merge_ranked(lists)
         if self.reranker is not None:
@@ -133,9 +134,15 @@ class Retriever:
         return diversify(hits, k, self.per_source)
 
     def candidates(
-        self, query: str, depth: int, filters: Filters | None = None, mode: str = "hybrid"
+        self,
+        query: str,
+        depth: int,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        vector: Sequence[float] | None = None,
     ) -> tuple[list[tuple[Chunk, float]], list[tuple[Chunk, float]]]:
-        """The dense and keyword candidate lists, best first."""
+        """The dense and keyword candidate lists, best first (`vector`: the query's embedding,
+        if already computed)."""
         filters = filters or Filters()
         sources = filters.sources(self.list_sources()) if filters.path else None
         kinds = filters.kinds or None
@@ -144,7 +151,8 @@ class Retriever:
         dense: list[tuple[Chunk, float]] = []
         keyword: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
-            vector = self.embedder.embed([query])[0]
+            if vector is None:
+                vector = self.embedder.embed([query])[0]
             dense = [(h.chunk, h.score) for h in self.store.query(vector, depth, sources, kinds)]
         if mode in ("hybrid", "keyword"):
             keyword = self.lexical.search(query, depth, sources, kinds)
