@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -132,28 +133,38 @@ class ChatStore:
         with self._lock:
             self._db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
 
-    def add(self, chat_id: int, message: Message) -> Message:
-        """Append a message; a chat still called "New chat" is named after its first question."""
-        now = time.time()
+    @contextmanager
+    def _transaction(self):
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                cur = db.execute(
-                    "INSERT INTO messages (chat_id, role, text, data, created) VALUES (?,?,?,?,?)",
-                    (chat_id, message.role, message.text, json.dumps(message.data), now),
-                )
-                db.execute("UPDATE chats SET updated = ? WHERE id = ?", (now, chat_id))
-                if message.role == "user":
-                    db.execute(
-                        "UPDATE chats SET title = ? WHERE id = ? AND title = 'New chat'",
-                        (_title(message.text), chat_id),
-                    )
+                yield db
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        return Message(message.role, message.text, message.data, cur.lastrowid)
+
+    @staticmethod
+    def _insert(db, chat_id: int, message: Message, now: float) -> int:
+        cur = db.execute(
+            "INSERT INTO messages (chat_id, role, text, data, created) VALUES (?,?,?,?,?)",
+            (chat_id, message.role, message.text, json.dumps(message.data), now),
+        )
+        db.execute("UPDATE chats SET updated = ? WHERE id = ?", (now, chat_id))
+        return cur.lastrowid
+
+    def add(self, chat_id: int, message: Message) -> Message:
+        """Append a message; a chat still called "New chat" is named after its first question."""
+        now = time.time()
+        with self._transaction() as db:
+            mid = self._insert(db, chat_id, message, now)
+            if message.role == "user":
+                db.execute(
+                    "UPDATE chats SET title = ? WHERE id = ? AND title = 'New chat'",
+                    (_title(message.text), chat_id),
+                )
+        return Message(message.role, message.text, message.data, mid)
 
     def messages(self, chat_id: int) -> list[Message]:
         with self._lock:
@@ -189,35 +200,19 @@ class ChatStore:
         ]
 
     def answer(self, chat_id: int, question_id: int, message: Message) -> Message:
-        """Store the answer to question `question_id`, right after it (ids give the order)."""
-        msgs = self.messages(chat_id)
-        later = [m for m in msgs if m.id > question_id]
-        if not later:
-            return self.add(chat_id, message)
-        # A later question came in first: move the later messages after this answer.
+        """Store the answer to question `question_id`, right after it (ids give the order): a
+        later question that came in first is moved after the answer."""
         now = time.time()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for m in later:
-                    db.execute("DELETE FROM messages WHERE id = ?", (m.id,))
-                cur = db.execute(
-                    "INSERT INTO messages (chat_id, role, text, data, created) VALUES (?,?,?,?,?)",
-                    (chat_id, message.role, message.text, json.dumps(message.data), now),
-                )
-                for m in later:
-                    db.execute(
-                        "INSERT INTO messages (chat_id, role, text, data, created)"
-                        " VALUES (?,?,?,?,?)",
-                        (chat_id, m.role, m.text, json.dumps(m.data), now),
-                    )
-                db.execute("UPDATE chats SET updated = ? WHERE id = ?", (now, chat_id))
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-        return Message(message.role, message.text, message.data, cur.lastrowid)
+        with self._transaction() as db:
+            later = db.execute(
+                "SELECT role, text, data FROM messages WHERE chat_id = ? AND id > ? ORDER BY id",
+                (chat_id, question_id),
+            ).fetchall()
+            db.execute("DELETE FROM messages WHERE chat_id = ? AND id > ?", (chat_id, question_id))
+            mid = self._insert(db, chat_id, message, now)
+            for role, text, data in later:
+                self._insert(db, chat_id, Message(role, text, json.loads(data)), now)
+        return Message(message.role, message.text, message.data, mid)
 
     def latest(self) -> Chat | None:
         """The most recently used chat, if any."""
