@@ -291,17 +291,17 @@ def show_answer(m: Message, scores: bool) -> None:
     if d.get("pending"):
         names = ", ".join(os.path.basename(p) for p in d["pending"])
         st.caption(f"Asked while these were still being indexed, so not used: {names}")
+    searched = d.get("standalone_question")
+    searched = searched if searched and searched != d.get("question", searched) else ""
     if d.get("refused"):
-        searched = d.get("standalone_question")
-        if searched and searched != d.get("question", searched):
+        if searched:
             st.caption(f"searched for: {md(searched)}")
         st.warning(f"**Not in your documents.** {md(m.text)}", icon=":material/search_off:")
         for p in d.get("passages", [])[:3]:
             passage_card(p, scores)
         return
     left, right = st.columns([3, 2])
-    searched = d.get("standalone_question")
-    if searched and searched != d.get("question", searched):
+    if searched:
         left.caption(f"searched for: {md(searched)}")
     if d.get("note"):
         left.caption(md(d["note"]))

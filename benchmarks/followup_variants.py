@@ -10,7 +10,6 @@ History turns carry what was searched for, not answers (the forms do not use ans
 from __future__ import annotations
 
 import json
-import os
 import random
 import sys
 from dataclasses import replace
@@ -19,7 +18,7 @@ from pathlib import Path
 from rag.answer import followup as F
 from rag.answer.followup import Turn
 from rag.bench.conversation import _hit, _relevance, squad_chats
-from rag.bench.retrieval import read_beir, write_corpus
+from rag.bench.retrieval import corpus_files, read_beir
 from rag.engine import build_engine
 from rag.retrieval.lexical import STOPWORDS
 from rag.settings import Settings
@@ -107,8 +106,7 @@ VARIANTS = {
 def main(folder: Path, workdir: Path) -> None:
     corpus, queries, qrels = read_beir(folder / "beir")
     answers = [json.loads(line) for line in open(folder / "answers.jsonl", encoding="utf-8")]
-    names = write_corpus(corpus, workdir / "docs")
-    doc_of = {os.path.realpath(workdir / "docs" / f"{s}.md"): d for s, d in names.items()}
+    doc_of = corpus_files(corpus, workdir / "docs")
     engine = build_engine(replace(Settings.from_env(), home=workdir / "home"))
     retriever = engine.retriever
     for seed, chats in ((0, 100), (1, 150)):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from rag.answer.citations import overlap, sentences
 from rag.bench.answers import HELD_OUT_EVERY, contains
-from rag.bench.retrieval import read_beir, write_corpus
+from rag.bench.retrieval import corpus_files, read_beir
 from rag.engine import build_engine
 from rag.retrieval.lexical import query_terms
 from rag.settings import Settings
@@ -32,8 +32,7 @@ def collect(folder: Path, tmp: Path) -> list[dict]:
     answers = [json.loads(line) for line in open(folder / "answers.jsonl", encoding="utf-8")]
     held = {d for d in corpus if int(d.split("_")[0]) % HELD_OUT_EVERY == 0}
     kept = {d: corpus[d] for d in corpus if d not in held}
-    names = write_corpus(kept, tmp / "docs")
-    doc_of = {str(tmp / "docs" / f"{s}.md"): d for s, d in names.items()}
+    doc_of = corpus_files(kept, tmp / "docs")
     engine = build_engine(replace(Settings.from_env(), home=tmp / "home"))
     engine.ingest([str(tmp / "docs")])
     pool = [a for a in answers if a["corpus-id"] not in held]

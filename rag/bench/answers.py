@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.answer.citations import MARKER
-from rag.bench.retrieval import percentile, read_beir, write_corpus
+from rag.bench.retrieval import corpus_files, percentile, read_beir
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -87,8 +87,7 @@ def run_answers(
     outside = rnd.sample([a for a in answers if a["corpus-id"] in held], questions)
     with tempfile.TemporaryDirectory(prefix="quire-answers-") as tmp:
         tmp = Path(tmp)
-        names = write_corpus(kept, tmp / "docs")
-        doc_of = {str(tmp / "docs" / f"{stem}.md"): did for stem, did in names.items()}
+        doc_of = corpus_files(kept, tmp / "docs")
         engine = build_engine(replace(settings, home=tmp / "home"))
         try:
             log(f"ingesting {len(kept)} paragraphs ({len(held)} of held-out articles left out)")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import random
 import re
 import statistics
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from rag.answer.followup import Turn, check_rewrite, context_forms, depends_on_chat
 from rag.answer.policy import policy
-from rag.bench.retrieval import read_beir, write_corpus
+from rag.bench.retrieval import corpus_files, read_beir
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -259,8 +258,7 @@ def run_conversation(
     with tempfile.TemporaryDirectory(prefix="quire-conversation-") as tmp:
         tmp = Path(workdir or tmp)
         log(f"writing {len(corpus)} documents as Markdown files")
-        names = write_corpus(corpus, tmp / "docs")
-        doc_of = {os.path.realpath(tmp / "docs" / f"{s}.md"): did for s, did in names.items()}
+        doc_of = corpus_files(corpus, tmp / "docs")
         engine = build_engine(replace(settings, home=tmp / "home"))
         try:
             log("ingesting through the normal pipeline")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import statistics
@@ -61,6 +62,12 @@ def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
             path.write_text(body, encoding="utf-8")
         names[stem] = did
     return names
+
+
+def corpus_files(corpus: dict, folder: Path) -> dict[str, str]:
+    """`write_corpus`, as the indexed source path of each file -> its document id."""
+    names = write_corpus(corpus, folder)
+    return {os.path.realpath(folder / f"{stem}.md"): did for stem, did in names.items()}
 
 
 def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
@@ -122,7 +129,7 @@ def run_retrieval(
     with tempfile.TemporaryDirectory(prefix="quire-bench-") as tmp:
         tmp = Path(workdir or tmp)
         log(f"writing {len(corpus)} documents as Markdown files")
-        names = write_corpus(corpus, tmp / "docs")
+        doc_of = corpus_files(corpus, tmp / "docs")
         engine = build_engine(replace(settings, home=tmp / "home"))
         try:
             log("ingesting through the normal pipeline")
@@ -131,7 +138,6 @@ def run_retrieval(
             ingest_s = time.perf_counter() - began
             if report.counts["failed"]:
                 log(f"{report.counts['failed']} documents failed to ingest")
-            doc_of = {str(tmp / "docs" / f"{stem}.md"): did for stem, did in names.items()}
             log(f"querying {len(qids)} of {total_queries} queries")
             result = _evaluate(engine, qids, queries, qrels, doc_of, depth)
             chunks = engine.store.count()
