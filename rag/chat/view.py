@@ -3,7 +3,6 @@ a PDF page as an image. Plain functions returning strings and bytes; no Streamli
 
 from __future__ import annotations
 
-import html
 import os
 from dataclasses import dataclass
 
@@ -13,11 +12,15 @@ CONTEXT_CHARS = 1500
 
 
 # Characters Markdown (or its math) gives a meaning to, as HTML entities: inert either way.
-_MARKDOWN_ENTITIES = {ord(ch): f"&#{ord(ch)};" for ch in "[]()!$*_`#~|\\{}:"}
+# Every character HTML or Markdown (or its math) gives a meaning to, as an entity, in one pass
+# (escaping twice would turn the "#" of "&#x27;" into an entity and show "&#x27;" on the page).
+_ENTITIES = {ord(ch): f"&#{ord(ch)};" for ch in "[]()!$*_`#~|\\{}:"} | {
+    ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;", ord('"'): "&quot;", ord("'"): "&#x27;"
+}  # fmt: skip
 
 
 def _escape(text: str) -> str:
-    return html.escape(text).translate(_MARKDOWN_ENTITIES)
+    return text.translate(_ENTITIES)
 
 
 def marked(text: str, start: int, end: int) -> str:

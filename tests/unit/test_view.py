@@ -58,3 +58,16 @@ def test_library_code_never_imports_streamlit():
     for folder in ("rag", "ingest"):
         for path in (root / folder).rglob("*.py"):
             assert "streamlit" not in path.read_text(encoding="utf-8"), path
+
+
+def test_marked_text_reads_back_exactly_once_unescaped():
+    """Each character is escaped once: an apostrophe must not show as "&#x27;" on the page."""
+    import html
+
+    from rag.chat.view import marked
+
+    text = "It's X'53' & <b>[x](y)</b> # $5 \"q\""
+    out = marked(text, 0, 4)
+    body = out[out.index(">") + 1 : out.rindex("</div>")]
+    assert html.unescape(body.replace("<mark>", "").replace("</mark>", "")) == text
+    assert "<b>" not in out and "](" not in out
