@@ -424,18 +424,19 @@ def chat_view() -> None:
         with st.chat_message("user"):
             st.markdown(md(question))
     if state.get("chat_id") is not None and chats.unanswered(state.chat_id):
-        if answer_waiting(state.chat_id):
-            st.rerun()  # show them from the history: the checked text, with its source cards
+        answer_waiting(state.chat_id)
+        st.rerun()  # show them from the history: the checked text, with its source cards
 
 
-def answer_waiting(chat_id: int) -> bool:
+def answer_waiting(chat_id: int) -> None:
     """Answer the chat's unanswered questions, oldest first. A question typed while another
-    was being answered stops that run; the next run answers both, in order. False if another
-    browser tab is answering this chat right now (its answers appear on the next refresh)."""
+    was being answered stops that run; the next run answers both, in order. While another
+    run still holds the chat (another tab, or a run not yet stopped), wait and look again."""
     lock = answering().setdefault(chat_id, threading.Lock())
-    if not lock.acquire(timeout=5):
-        st.info("This chat is being answered in another tab.")
-        return False
+    if not lock.acquire(timeout=1):
+        st.info("Finishing an earlier answer of this chat first…")
+        time.sleep(1)
+        return
     try:
         for _ in range(20):  # ids change as answers are slotted in: look again each time
             waiting = chats.unanswered(chat_id)
@@ -445,7 +446,6 @@ def answer_waiting(chat_id: int) -> bool:
                 answer_one(chat_id, waiting[0])
     finally:
         lock.release()
-    return True
 
 
 def answer_one(chat_id: int, q: Message) -> None:
