@@ -16,13 +16,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from ingest.uploads import save_upload
+from ingest.uploads import Uploads
 from rag.answer.policy import resolve_mode
 from rag.chat import view
 from rag.chat.chats import ChatStore, Message, answer_data
 from rag.chat.jobs import FAILED, RUNNING, Writer
 from rag.engine import Engine, build_engine, make_generator
 from rag.errors import QuireError
+from rag.home import private_files
 from rag.settings import Settings
 
 SUFFIXES = ["pdf", "md", "markdown", "txt", "py"]
@@ -37,14 +38,15 @@ st.set_page_config(page_title="Quire", page_icon=":material/menu_book:", layout=
 
 
 @st.cache_resource(show_spinner="Loading Quire…")
-def resources() -> tuple[Settings, Engine, Writer, ChatStore]:
-    """One engine, one index writer and one chat store per process, shared by all sessions."""
+def resources() -> tuple[Settings, Engine, Writer, ChatStore, Uploads]:
+    """One engine, one index writer, one chat store and one uploads folder per process, shared
+    by all sessions."""
+    private_files()  # what the app writes under QUIRE_HOME is for this user only
     settings = Settings.from_env()
     engine = build_engine(settings)
-    writer = Writer(
-        lambda: build_engine(settings, embedder=engine.embedder), owned=settings.uploads_dir
-    )
-    return settings, engine, writer, ChatStore(settings.chats_path)
+    uploads = Uploads(settings.uploads_dir, settings.uploads_ledger)
+    writer = Writer(lambda: build_engine(settings, embedder=engine.embedder), uploads=uploads)
+    return settings, engine, writer, ChatStore(settings.chats_path), uploads
 
 
 @st.cache_resource(show_spinner=False)
@@ -68,7 +70,7 @@ def found_models() -> list[dict]:
 def generator_for(choice: str, value: str, name: str, ctx: int = 0):
     """The answer model picked in the sidebar (cached: a GGUF loads once). `ctx`: the context
     size a server reported, if it did (else QUIRE_CTX)."""
-    settings, engine, _, _ = resources()
+    settings, engine, *_ = resources()
     if choice == GGUF:
         return make_generator(replace(settings, llm_url=None, llm="local", llm_model=Path(value)))
     if choice == SERVER:
@@ -86,7 +88,7 @@ def generator_for(choice: str, value: str, name: str, ctx: int = 0):
     return engine.generator()
 
 
-settings, engine, writer, chats = resources()
+settings, engine, writer, chats, uploads = resources()
 state = st.session_state
 state.setdefault("seen_uploads", set())
 state.setdefault("notes", [])
@@ -234,12 +236,12 @@ def where(item: dict) -> str:
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def page_png(path: str, page: int, mtime_ns: int) -> bytes:
-    return view.pdf_page_png(path, page)  # mtime_ns: a changed file is read again
+    return view.pdf_page_png(path, page, engine.sandbox)  # mtime_ns: a changed file is read again
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def page_text(path: str, page: int | None, mtime_ns: int) -> str:
-    return view.source_text(path, page)  # a PDF is parsed once, not on every rerun
+    return view.source_text(path, page, engine.sandbox)  # a PDF is parsed once, not on every rerun
 
 
 def open_source(item: dict, start: int, end: int, quote: str) -> None:
@@ -339,7 +341,7 @@ def add_files(key: str) -> None:
     for f in fresh:
         state.seen_uploads.add(f.file_id)
         try:
-            saved = save_upload(settings.uploads_dir, f.name, f.getvalue())
+            saved = uploads.save(f.name, f.getvalue())
         except OSError as exc:
             state.notes.append(("error", f"{f.name} could not be saved: {exc.strerror or exc}"))
             continue

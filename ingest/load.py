@@ -11,6 +11,7 @@ import io
 import logging
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import LoadError
@@ -25,22 +26,63 @@ KINDS = {
 }
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold; the defaults are far above any real document (the
+    largest manuals run to a few thousand pages and some 25 million characters), so only a
+    crafted or broken file meets them."""
+
+    max_pages: int = 20_000
+    max_chars: int = 50_000_000
+    max_sections: int = 100_000
+
+    def check_pages(self, n: int) -> None:
+        if n > self.max_pages:
+            raise LoadError(
+                f"the file has {n:,} pages, over the limit of {self.max_pages:,} (QUIRE_MAX_PAGES)"
+            )
+
+    def check_chars(self, n: int) -> None:
+        if n > self.max_chars:
+            raise LoadError(
+                f"the file holds over {self.max_chars:,} characters of text, the limit "
+                "(QUIRE_MAX_CHARS)"
+            )
+
+    def check_sections(self, n: int) -> None:
+        if n > self.max_sections:
+            raise LoadError(
+                f"the file has {n:,} sections, over the limit of {self.max_sections:,} chunks "
+                "(QUIRE_MAX_CHUNKS)"
+            )
+
+
 def kind_for(path: str | Path) -> str | None:
     """The loader kind for a file name, or None if Quire does not index that type."""
     return KINDS.get(Path(path).suffix.lower())
 
 
-def load(name: str | Path, data: bytes, pdf_engine: str = "auto") -> Document:
+def load(
+    name: str | Path, data: bytes, pdf_engine: str = "auto", limits: Limits = Limits()
+) -> Document:
     """Parse `data` (the content of file `name`) into a Document, or raise LoadError.
-    `pdf_engine`: "auto" (PDFium, pypdf as fallback) or "pypdf"."""
+    `pdf_engine`: "auto" (PDFium, pypdf as fallback) or "pypdf". Untrusted files are parsed
+    through `ingest.sandbox`, which calls this in a child process."""
+    doc = _load(name, data, pdf_engine, limits)
+    limits.check_sections(len(doc.sections))
+    return doc
+
+
+def _load(name: str | Path, data: bytes, pdf_engine: str, limits: Limits) -> Document:
     kind = kind_for(name)
     if kind is None:
         raise LoadError(f"unsupported file type {Path(name).suffix or '(no extension)'!r}")
     if not data.strip():
         raise LoadError("empty file")
     if kind == "pdf":
-        return load_pdf(data, pdf_engine)
+        return load_pdf(data, pdf_engine, limits)
     text, notes = decode_text(data)
+    limits.check_chars(len(text))
     if not text.strip():
         raise LoadError("empty file")
     if kind == "markdown":
@@ -147,10 +189,12 @@ def python_sections(text: str) -> tuple[tuple[Section, ...], tuple[str, ...]]:
         line = getattr(exc, "lineno", None)
         note = f"Python syntax error{f' at line {line}' if line else ''}; indexed as plain text"
         return (Section(None, 0, len(text)),), (note,)
-    except (RecursionError, MemoryError):  # e.g. generated code with huge expressions
+    except RecursionError:  # e.g. generated code with huge expressions
         return (Section(None, 0, len(text)),), (
             "too deeply nested to parse; indexed as plain text",
         )
+    except MemoryError:  # the parse worker's memory limit
+        return (Section(None, 0, len(text)),), ("too large to parse; indexed as plain text",)
     lines = line_offsets(text)
     sections: list[Section] = []
     pos = 0
@@ -177,18 +221,18 @@ PDFIUM_LOCK = threading.Lock()
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def load_pdf(data: bytes, engine: str = "auto") -> Document:
+def load_pdf(data: bytes, engine: str = "auto", limits: Limits = Limits()) -> Document:
     """Text page by page (1-based). `auto`: PDFium, which is 10-20x faster than pypdf here;
     pypdf when PDFium cannot open the file or finds no text (it also gives the reasons:
     encrypted, corrupt, needs OCR). `pypdf`: pypdf only."""
     if engine == "auto":
-        got = _pdfium_pages(data)
+        got = _pdfium_pages(data, limits)
         if got is not None and any(p.strip() for p in got[0]):
             return _pdf_document(*got)
-    return _pdf_document(*_pypdf_pages(data))
+    return _pdf_document(*_pypdf_pages(data, limits))
 
 
-def _pdfium_pages(data: bytes) -> tuple[list[str], list[int]] | None:
+def _pdfium_pages(data: bytes, limits: Limits = Limits()) -> tuple[list[str], list[int]] | None:
     """Each page's text with PDFium and the pages it failed on; None if it cannot open it."""
     try:
         import pypdfium2 as pdfium
@@ -200,13 +244,16 @@ def _pdfium_pages(data: bytes) -> tuple[list[str], list[int]] | None:
         except Exception:  # encrypted, damaged: pypdf says why
             return None
         try:
-            pages, failed = [], []
+            limits.check_pages(len(pdf))
+            pages, failed, chars = [], [], 0
             for i in range(len(pdf)):
                 try:
                     pages.append(_CONTROL.sub("", _normalise(_pdfium_text(pdf, i))))
                 except Exception:  # a broken page must not lose the others
                     pages.append("")
                     failed.append(i + 1)
+                chars += len(pages[-1])
+                limits.check_chars(chars)
             return pages, failed
         finally:
             pdf.close()
@@ -224,7 +271,7 @@ def _pdfium_text(pdf, i: int) -> str:
         page.close()
 
 
-def _pypdf_pages(data: bytes) -> tuple[list[str], list[int]]:
+def _pypdf_pages(data: bytes, limits: Limits = Limits()) -> tuple[list[str], list[int]]:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PdfReadError
 
@@ -233,14 +280,16 @@ def _pypdf_pages(data: bytes) -> tuple[list[str], list[int]]:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not _decrypt_without_password(reader):
             raise LoadError("encrypted PDF: it needs a password, which Quire does not ask for")
-        pages = []
-        failed = []
+        limits.check_pages(len(reader.pages))
+        pages, failed, chars = [], [], 0
         for number, page in enumerate(reader.pages, start=1):
             try:
                 pages.append(_normalise(page.extract_text() or ""))
             except Exception:  # a broken page must not lose the others
                 pages.append("")
                 failed.append(number)
+            chars += len(pages[-1])
+            limits.check_chars(chars)
     except LoadError:
         raise
     except FileNotDecryptedError:

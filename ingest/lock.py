@@ -115,6 +115,10 @@ def new_generation(home: Path) -> str:
     """Record that the index changed; returns the new token."""
     token = uuid.uuid4().hex
     tmp = home / f".generation-{os.getpid()}-{threading.get_ident()}"
-    tmp.write_text(token + "\n", encoding="ascii")
-    os.replace(tmp, home / "generation")
+    try:
+        tmp.write_text(token + "\n", encoding="ascii")
+        os.replace(tmp, home / "generation")
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave an empty temp file behind
+        raise
     return token

@@ -13,17 +13,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.chunk import chunk_document, embedding_text
 from ingest.files import discover
-from ingest.load import kind_for, load
+from ingest.load import kind_for
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
 from ingest.manifest import INDEXED, FileRecord, Manifest
-from rag.errors import IndexMismatchError, LoadError, QuireError
+from ingest.sandbox import Sandbox
+from rag.errors import DiskFullError, IndexMismatchError, LoadError, QuireError, is_disk_full
 from rag.retrieval.embed import Embedder, release_memory
 from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.store import Store
@@ -106,13 +107,14 @@ class Ingestor:
         # Told who holds the library when another process is writing to it, before waiting.
         self.on_wait: Callable[[str], None] | None = None
         self.parse_ahead = settings.parse_ahead
+        self.sandbox = Sandbox.from_settings(settings)  # parses files in a child process
         self._changed = False  # the vector store was written in this `writing` block
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the library's write lock; see other processes' changes first, and tell other
         processes about ours afterwards."""
-        with self.lock.hold(self.on_wait):
+        with self.lock.hold(self.on_wait), self._disk_full_stops():
             self.refresh()
             if self.lock.depth == 1:
                 self._changed = False
@@ -123,6 +125,22 @@ class Ingestor:
                 # ingest of unchanged files must not cost them a reload of the whole index).
                 if self.lock.depth == 1 and self._changed:
                     self.store.mark(new_generation(self.settings.home))
+
+    @contextmanager
+    def _disk_full_stops(self) -> Iterator[None]:
+        """A full disk ends the run with one clear error; what was committed stays, and the
+        file being written when it filled is indexed again by the next run."""
+        try:
+            yield
+        except QuireError:
+            raise
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise
+            raise DiskFullError(
+                f"the disk holding {self.settings.home} is full; the files indexed before it "
+                "filled are kept: free some space and run the command again"
+            ) from None
 
     def refresh(self) -> None:
         """Reopen the vector store if another process changed the library since we looked."""
@@ -279,9 +297,15 @@ class Ingestor:
     # --- the work -----------------------------------------------------------------------
 
     def _run(self, files: list[str], report: IngestReport, progress: Progress, force: bool):
+        # Closed on the way out even when interrupted, so the parse thread stops with the run
+        # (a traceback kept alive would otherwise keep it parsing beside the next run).
+        with closing(self._prepared(files, force)) as prepared_files:
+            self._consume(prepared_files, report, progress)
+
+    def _consume(self, prepared_files, report: IngestReport, progress: Progress) -> None:
         batch: list[_Prepared] = []
         pending = 0
-        for prepared in self._prepared(files, force):
+        for prepared in prepared_files:
             if isinstance(prepared, _Later):  # writes happen here, never on the parse thread
                 prepared = prepared.run()
             if isinstance(prepared, FileResult):
@@ -297,7 +321,7 @@ class Ingestor:
 
     def _prepared(self, files: list[str], force: bool) -> Iterator[_Prepared | FileResult]:
         """Each file loaded and chunked, in order. With `parse_ahead`, one thread reads and
-        parses the next files while this one embeds (torch and PDFium release the GIL)."""
+        parses the next files (in the parse worker, `ingest.sandbox`) while this one embeds."""
         if self.parse_ahead <= 0 or len(files) < 2:
             for path in files:
                 yield self._prepare(path, force)
@@ -343,7 +367,7 @@ class Ingestor:
                         path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
                     ),
                 )
-            doc = load(path, data, self.settings.pdf_engine)
+            doc = self.sandbox.load(path, data, self.settings.pdf_engine)
             chunks = chunk_document(
                 doc,
                 path,
@@ -354,6 +378,11 @@ class Ingestor:
             )
             if not chunks:
                 raise LoadError("no text to index")
+            if len(chunks) > self.settings.max_chunks:
+                raise LoadError(
+                    f"the file makes {len(chunks):,} chunks, over the limit of "
+                    f"{self.settings.max_chunks:,} (QUIRE_MAX_CHUNKS)"
+                )
         except LoadError as exc:
             reason = str(exc)
         except OSError as exc:
@@ -388,8 +417,9 @@ class Ingestor:
             written = True
         except QuireError:
             raise
-        except Exception:
-            pass
+        except Exception as exc:
+            if is_disk_full(exc):
+                raise
         for p in batch:
             result = self._commit(p, written)
             report.files.append(result)
@@ -406,6 +436,8 @@ class Ingestor:
         except QuireError:
             raise
         except Exception as exc:
+            if is_disk_full(exc):
+                raise
             reason = f"could not index: {type(exc).__name__}: {exc}"
             return self._fail(p.path, p.kind, reason, self.manifest.get(p.path))
         self.manifest.put(

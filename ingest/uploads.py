@@ -1,17 +1,43 @@
-"""Files given to Quire by upload (the app): stored under QUIRE_HOME with safe names, once each."""
+"""Files given to Quire by upload (the app): stored under QUIRE_HOME with safe names, once each,
+and recorded, so that Quire deletes only files it created.
+
+A file is written to a hidden temporary name, synced, then hard-linked to its final name,
+which fails if the name is taken (so two uploads racing for one name never overwrite each
+other, and a killed upload never leaves a half-written file under a real name). The record
+(a small SQLite ledger) holds each created file's device, inode and SHA-256: a file the user
+put in the folder, or one that replaced or changed Quire's, is never deleted by Quire.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import tempfile
+import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.sqlite import open_db
+
 _UNSAFE = re.compile(r"[^\w.\- ()+,]+", re.UNICODE)
-MAX_NAME = 120
+MAX_NAME_BYTES = 200  # UTF-8 bytes; file systems allow 255, and " (12)" may be added
+_TEMP = ".upload-"
+_STALE_SECONDS = 3600  # a temporary file this old is left from a killed upload
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS uploads (
+    path TEXT PRIMARY KEY,
+    dev INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uploads_sha ON uploads(sha256);
+"""
 
 
 @dataclass(frozen=True)
@@ -23,7 +49,8 @@ class Saved:
 
 
 def safe_name(name: str) -> str:
-    """A file name that stays inside its folder: no path parts, no leading dots, no controls.
+    """A file name that stays inside its folder: no path parts, no leading dots, no controls,
+    at most MAX_NAME_BYTES bytes in UTF-8 (the extension kept).
 
     `../../etc/x.md` becomes `x.md`; `C:\\Users\\a\\notes.txt` becomes `notes.txt`."""
     name = unicodedata.normalize("NFKC", name or "")
@@ -33,50 +60,159 @@ def safe_name(name: str) -> str:
     stem, dot, ext = name.rpartition(".")
     if not dot:
         stem, ext = name, ""
-    ext = ext[:16]
-    stem = stem[: MAX_NAME - len(ext) - 1].strip(" .") or "upload"
+    ext = _cut(ext, 16)
+    stem = _cut(stem, MAX_NAME_BYTES - len(ext.encode()) - 1).strip(" .") or "upload"
     return f"{stem}.{ext}" if ext else stem
 
 
-def save_upload(folder: Path, name: str, data: bytes) -> Saved:
-    """Write `data` into `folder` under a safe form of `name`, atomically.
+def _cut(text: str, max_bytes: int) -> str:
+    """`text` cut to at most `max_bytes` bytes of UTF-8, never inside a character."""
+    return text.encode()[: max(0, max_bytes)].decode("utf-8", "ignore")
 
-    The same bytes uploaded again (under any name) are not stored twice: the existing file is
-    returned with `duplicate=True`. A different file with a name already taken gets `name (2)`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(data).hexdigest()
-    for existing in folder.iterdir():
-        if existing.is_file() and existing.stat().st_size == len(data):
-            if _sha256(existing) == digest:
-                return Saved(existing, True)
-    target = _free_path(folder, safe_name(name))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+
+class Uploads:
+    """The uploads folder and its ledger. Thread-safe; several processes may share them."""
+
+    def __init__(self, folder: Path, ledger: Path):
+        self.folder = Path(folder)
+        self._db = open_db(ledger, _SCHEMA)
+        self._lock = threading.Lock()
+
+    def save(self, name: str, data: bytes) -> Saved:
+        """Store `data` under a safe form of `name`; the same bytes uploaded again (under any
+        name) are not stored twice: the earlier file is returned with `duplicate=True`. A
+        different file whose name is taken gets `name (2)`, `name (3)` ..."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock, _transaction(self._db):
+            earlier = self._find(digest)
+            if earlier is not None:
+                return Saved(earlier, True)
+            self._clean_temp()
+            path = self._place(safe_name(name), data)
+            st = os.lstat(path)
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
+                (_key(path), st.st_dev, st.st_ino, digest, time.time()),
+            )
+        return Saved(path, False)
+
+    def owns(self, path: str | Path) -> bool:
+        """True if `path` is still the very file an upload created: a regular file (not a link
+        to one) with the same device, inode and content (an inode number is reused when a
+        file is deleted and another made)."""
+        row = self._db.execute(
+            "SELECT dev, ino, sha256 FROM uploads WHERE path = ?", (_key(path),)
+        ).fetchone()
+        if row is None:
+            return False
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        same = (st.st_dev, st.st_ino) == tuple(row[:2]) and _is_regular(st)
+        return same and _sha256(Path(path)) == row[2]
+
+    def delete(self, path: str | Path) -> bool:
+        """Delete `path` from disk if Quire created it; True if it did. Any other file is
+        left alone, whatever folder it is in."""
+        with self._lock:
+            owned = self.owns(path)
+            if owned:
+                Path(path).unlink(missing_ok=True)
+            self._db.execute("DELETE FROM uploads WHERE path = ?", (_key(path),))
+        return owned
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- inside the lock ----------------------------------------------------------------
+
+    def _find(self, digest: str) -> Path | None:
+        rows = self._db.execute("SELECT path FROM uploads WHERE sha256 = ?", (digest,))
+        for (path,) in rows.fetchall():
+            if self.owns(path):
+                return Path(path)
+        return None
+
+    def _place(self, name: str, data: bytes) -> Path:
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=_TEMP)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            stem, ext = os.path.splitext(name)
+            for n in range(1, 10_000):
+                path = self.folder / (name if n == 1 else f"{stem} ({n}){ext}")
+                if _claim(tmp, path):
+                    return path
+            raise OSError(errno.EEXIST, "no free name for this upload")
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+    def _clean_temp(self) -> None:
+        """Remove temporary files left by uploads that were killed while writing."""
+        now = time.time()
+        for p in self.folder.glob(_TEMP + "*"):
+            try:
+                if now - p.lstat().st_mtime > _STALE_SECONDS:
+                    p.unlink()
+            except OSError:
+                pass
+
+
+def _claim(tmp: str, path: Path) -> bool:
+    """Give the written file at `tmp` the name `path` if nobody has it (atomically)."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    assert target.resolve().parent == folder.resolve()
-    return Saved(target, False)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
+            raise
+    # No hard links here (FAT, some network shares): reserve the name, then move onto it.
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return False
+    os.replace(tmp, path)
+    return True
 
 
-def _free_path(folder: Path, name: str) -> Path:
-    path = folder / name
-    stem, ext = os.path.splitext(name)
-    n = 2
-    while path.exists():
-        path = folder / f"{stem} ({n}){ext}"
-        n += 1
-    return path
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT: other processes saving uploads wait their turn."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, exc, tb):
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _key(path: str | Path) -> str:
+    """The ledger's name for a file: its folder's real path (a symlinked uploads folder is
+    resolved) and its own name (a symlink in the folder is not followed)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(folder), name)
+
+
+def _is_regular(st: os.stat_result) -> bool:
+    import stat
+
+    return stat.S_ISREG(st.st_mode)
 
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return ""
     return h.hexdigest()

@@ -13,20 +13,31 @@ import re
 import sys
 import time
 
-from rag.errors import QuireError
+from rag.errors import QuireError, is_disk_full
+from rag.home import private_files, private_home
 from rag.types import FAILED, SKIPPED, FileResult, IngestReport
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    private_files()
     try:
         return args.func(args)
     except QuireError as exc:
-        print(f"quire: {exc}", file=sys.stderr)
+        print(f"quire: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        print(f"quire: the disk is full ({_one_line(str(exc))})", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("quire: interrupted; run the same command again to finish", file=sys.stderr)
         return 130
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -255,7 +266,7 @@ def _ask(args) -> int:
 
         settings = replace(settings, llm_model=Path(args.model).expanduser().resolve(), llm_url="")
     filters = Filters(path=args.path, kinds=tuple(args.type))
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings.home)
     chats = ChatStore(settings.chats_path)
     chat = _chat_for(args, chats)
     history = chats.history(chat.id) if chat else []

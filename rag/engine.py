@@ -12,6 +12,7 @@ from rag.answer.answerer import Answerer, AnswerSettings, AnswerStream
 from rag.answer.generate import Generator, LlamaGenerator, QuotingGenerator
 from rag.answer.server import OpenAIGenerator
 from rag.errors import QuireError
+from rag.home import private_home
 from rag.retrieval.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.retrieve import Filters, Hit, Related, Retriever, related
@@ -55,6 +56,12 @@ class Engine:
         self.answerer = Answerer(
             self.retriever, self.generator, AnswerSettings(mode=settings.answer_mode)
         )
+
+    @property
+    def sandbox(self):
+        """The parse worker (`ingest.sandbox.Sandbox`): files are parsed and PDF pages
+        rendered there, never in this process."""
+        return self.ingestor.sandbox
 
     def generator(self) -> Generator:
         """The answer model, built (not loaded) on first use and then reused."""
@@ -122,6 +129,7 @@ class Engine:
         return related(self.store, source, rec.chunk_ids, k)
 
     def close(self) -> None:
+        self.ingestor.sandbox.close()
         self.manifest.close()
         self.lexical.close()
 
@@ -133,7 +141,7 @@ def build_engine(
 
     Pass `embedder` to share one loaded model between engines (the app's reader and writer)."""
     settings = settings or Settings.from_env()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings.home)
     embedder = embedder or make_embedder(settings)
     if store is None:
         url = settings.chroma_url

@@ -15,3 +15,24 @@ class IndexMismatchError(QuireError):
 
 class LoadError(QuireError):
     """A file could not be read or parsed; the message is the reason shown to the user."""
+
+
+class DiskFullError(QuireError):
+    """The disk holding QUIRE_HOME filled up: the run stopped, keeping what it had committed."""
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True if `exc`, or an exception it came from, says the disk is full (an OSError with
+    ENOSPC or EDQUOT, SQLite's "database or disk is full", or a library's wrapped message)."""
+    import errno
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc).lower()
+        if "disk is full" in text or "no space left on device" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

@@ -35,6 +35,12 @@ class Settings:
     embed_precision: str = "auto"  # auto (bf16 where the CPU has it), fp32 or bf16
     pdf_engine: str = "auto"  # auto (PDFium, pypdf as fallback) or pypdf
     parse_ahead: int = 8  # files read and parsed ahead of the embedder, on a second thread
+    parse_worker: str = "process"  # process (a child with limits) or inline (no protection)
+    parse_memory_mb: int = 2048  # the parse worker's address-space limit
+    parse_seconds: float = 300.0  # one file's parse time limit
+    max_pages: int = 20_000  # per file
+    max_chars: int = 50_000_000  # of text, per file
+    max_chunks: int = 100_000  # per file
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -61,6 +67,18 @@ class Settings:
             raise SettingsError("QUIRE_CTX must be at least 512")
         if self.parse_ahead < 0:
             raise SettingsError("QUIRE_PARSE_AHEAD must be 0 or more")
+        if self.parse_worker not in ("process", "inline"):
+            raise SettingsError(
+                f"QUIRE_PARSE_WORKER must be process or inline, not {self.parse_worker!r}"
+            )
+        if self.parse_memory_mb < 256 or self.parse_seconds <= 0:
+            raise SettingsError(
+                "QUIRE_PARSE_MEMORY_MB must be at least 256 and QUIRE_PARSE_SECONDS positive"
+            )
+        if min(self.max_pages, self.max_chars, self.max_chunks) < 1:
+            raise SettingsError(
+                "QUIRE_MAX_PAGES, QUIRE_MAX_CHARS and QUIRE_MAX_CHUNKS must be positive"
+            )
         if self.embed_batch < 1 or self.max_file_mb <= 0:
             raise SettingsError("QUIRE_EMBED_BATCH and QUIRE_MAX_FILE_MB must be positive")
 
@@ -91,6 +109,12 @@ class Settings:
             embed_precision=env.get("QUIRE_EMBED_PRECISION", "auto").strip().lower(),
             pdf_engine=env.get("QUIRE_PDF_ENGINE", "auto").strip().lower(),
             parse_ahead=_number(env, "QUIRE_PARSE_AHEAD", 8, int),
+            parse_worker=env.get("QUIRE_PARSE_WORKER", "process").strip().lower(),
+            parse_memory_mb=_number(env, "QUIRE_PARSE_MEMORY_MB", 2048, int),
+            parse_seconds=_number(env, "QUIRE_PARSE_SECONDS", 300.0, float),
+            max_pages=_number(env, "QUIRE_MAX_PAGES", 20_000, int),
+            max_chars=_number(env, "QUIRE_MAX_CHARS", 50_000_000, int),
+            max_chunks=_number(env, "QUIRE_MAX_CHUNKS", 100_000, int),
         )
 
     @property
@@ -113,6 +137,11 @@ class Settings:
     def uploads_dir(self) -> Path:
         """Where files dropped into the app are kept (Quire's own copies)."""
         return self.home / "uploads"
+
+    @property
+    def uploads_ledger(self) -> Path:
+        """Which files in `uploads_dir` Quire created (and so may delete)."""
+        return self.home / "uploads.sqlite3"
 
     @property
     def max_file_bytes(self) -> int:

@@ -48,7 +48,8 @@ def run_ingest_bench(
             result["pdf_extraction"] = pdf_extraction(pdfs)
         log("embedding the same chunks: plain sentence-transformers fp32 and Quire's")
         result["embedding"] = embedding(docs, settings)
-        runs = {"quire": {}}
+        # The parse worker's cost: the same ingest parsing in-process (no limits, no isolation).
+        runs = {"quire": {}, "quire, parsing in-process": {"QUIRE_PARSE_WORKER": "inline"}}
         if plain:
             runs["quire, no parsing ahead"] = {"QUIRE_PARSE_AHEAD": "0"}
             runs["plain: pypdf, fp32, no parsing ahead"] = {
@@ -171,11 +172,13 @@ def embedding(docs: Path, settings: Settings) -> dict:
 
 
 _CHILD = """
-import atexit, sys
+import atexit, resource, sys
 def peak():
     with open("/proc/self/status") as f:
         kb = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
     print("PEAK_RSS_KB", kb, file=sys.stderr)
+    # The parse worker, reaped by now (its finaliser was registered after this hook).
+    print("WORKER_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
 atexit.register(peak)
 from rag.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -198,6 +201,7 @@ def ingest_process(docs: Path, home: Path, env: dict[str, str]) -> dict:
     if proc.returncode not in (0, 1):
         raise QuireError(f"quire ingest failed ({proc.returncode}): {proc.stderr[-500:]}")
     peak_kb = int(proc.stderr.rsplit("PEAK_RSS_KB", 1)[1].split()[0])
+    worker_kb = int(proc.stderr.rsplit("WORKER_RSS_KB", 1)[1].split()[0])
     report = json.loads(proc.stdout)
     files = report["files"]
     pages = sum(f["pages"] or 1 for f in files if f["status"] in ("added", "updated"))
@@ -214,6 +218,7 @@ def ingest_process(docs: Path, home: Path, env: dict[str, str]) -> dict:
         "pages_per_second": round(pages / seconds, 1) if seconds else None,
         "chunks_per_second": report["chunks_per_second"],
         "peak_rss_mb": round(peak_kb / 1024, 1),
+        "parse_worker_peak_rss_mb": round(worker_kb / 1024, 1),
     }
 
 
@@ -238,7 +243,7 @@ def format_ingest(r: dict) -> str:
         f"min {e['cosine_to_fp32_min']}, median {e['cosine_to_fp32_median']})",
         "",
         f"{'ingest':40} {'files':>6} {'pages':>6} {'chunks':>7} {'seconds':>8} {'files/s':>8} "
-        f"{'pages/s':>8} {'chunks/s':>9} {'peak RSS':>9}",
+        f"{'pages/s':>8} {'chunks/s':>9} {'peak RSS':>9} {'worker':>8}",
     ]
     rows = dict(r["ingest"])
     if "unchanged" in r:
@@ -247,6 +252,7 @@ def format_ingest(r: dict) -> str:
         lines.append(
             f"{name:40} {m['files']:6} {m['pages']:6} {m['chunks']:7} {m['ingest_seconds']:8.2f} "
             f"{m['files_per_second'] or 0:8.1f} {m['pages_per_second'] or 0:8.1f} "
-            f"{m['chunks_per_second']:9.1f} {m['peak_rss_mb']:7.0f} MB"
+            f"{m['chunks_per_second']:9.1f} {m['peak_rss_mb']:7.0f} MB "
+            f"{m.get('parse_worker_peak_rss_mb', 0):5.0f} MB"
         )
     return "\n".join(lines)

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rag.errors import QuireError
 from rag.types import FileResult, IngestReport
@@ -72,11 +71,9 @@ class _Progress:
 class Writer:
     """A queue of index changes and the thread that applies them, in order."""
 
-    def __init__(
-        self, make_engine: Callable[[], object], owned: Path | None = None, keep: int = 50
-    ) -> None:
+    def __init__(self, make_engine: Callable[[], object], uploads=None, keep: int = 50) -> None:
         self._make_engine = make_engine  # called on the writer's thread
-        self._owned = owned.resolve() if owned else None  # removing a file here deletes it
+        self._uploads = uploads  # an `ingest.uploads.Uploads`: removing its files deletes them
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._jobs: list[Job] = []
         self._lock = threading.Lock()
@@ -177,6 +174,6 @@ class Writer:
             for f in r.files:
                 progress.advance(f)
             report.files.extend(r.files)
-            if self._owned and Path(path).resolve().parent == self._owned:
-                Path(path).unlink(missing_ok=True)  # Quire's own copy of an upload
+            if self._uploads is not None:
+                self._uploads.delete(path)  # only if it is Quire's own copy of an upload
         return report

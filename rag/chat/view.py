@@ -82,13 +82,12 @@ def passage(page_text: str, start: int, end: int, quote: str, around: int = CONT
     return Passage(page_text[a:b], start - a, end - a, a > 0, b < len(page_text))
 
 
-def source_text(path: str, page: int | None) -> str:
-    """The text Quire indexed for `path` (one page of a PDF), read again from the file."""
-    from ingest.load import load
-
+def source_text(path: str, page: int | None, sandbox) -> str:
+    """The text Quire indexed for `path` (one page of a PDF), read again from the file and
+    parsed in `sandbox` (an `ingest.sandbox.Sandbox`), like at ingest."""
     try:
         with open(path, "rb") as f:
-            doc = load(path, f.read())
+            doc = sandbox.load(path, f.read())
     except OSError as exc:
         raise QuireError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not 1 <= (page or 1) <= len(doc.pages):
@@ -96,31 +95,7 @@ def source_text(path: str, page: int | None) -> str:
     return doc.page_text(page)
 
 
-def pdf_page_png(path: str, page: int, width: int = 900) -> bytes:
-    """Page `page` (1-based) of a PDF rendered as a PNG, `width` pixels wide."""
-    import pypdfium2 as pdfium
-
-    from ingest.load import PDFIUM_LOCK
-
-    with PDFIUM_LOCK:
-        return _render(pdfium, path, page, width)
-
-
-def _render(pdfium, path: str, page: int, width: int) -> bytes:
-    import io
-
-    try:
-        pdf = pdfium.PdfDocument(path)
-    except (pdfium.PdfiumError, OSError) as exc:
-        raise QuireError(f"cannot open {os.path.basename(path)}: {exc}") from None
-    try:
-        if not 1 <= page <= len(pdf):
-            raise QuireError(f"{os.path.basename(path)} has no page {page}")
-        p = pdf[page - 1]
-        scale = width / max(p.get_width(), 1)
-        image = p.render(scale=scale).to_pil()
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        return buf.getvalue()
-    finally:
-        pdf.close()
+def pdf_page_png(path: str, page: int, sandbox, width: int = 900) -> bytes:
+    """Page `page` (1-based) of a PDF as a PNG about `width` pixels wide, rendered in
+    `sandbox` within a pixel budget (`ingest.render`)."""
+    return sandbox.render(path, page, width)

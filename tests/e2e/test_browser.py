@@ -49,8 +49,8 @@ def free_port() -> int:
 class App:
     """`streamlit run app.py` on a free port of 127.0.0.1, with its own QUIRE_HOME."""
 
-    def __init__(self, home: Path, log: Path) -> None:
-        self.home, self.log = home, log
+    def __init__(self, home: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self.home, self.log, self.extra_env = home, log, env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -65,6 +65,7 @@ class App:
         }
         for name in ("QUIRE_EMBEDDER", "QUIRE_LLM", "QUIRE_LLM_URL", "QUIRE_MODEL"):
             env.pop(name, None)  # the embedded default: bundled models, Chroma on disk
+        env.update(self.extra_env)
         cmd = [
             sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
             "--server.port", str(self.port), "--server.address", "127.0.0.1",

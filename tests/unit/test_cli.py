@@ -179,14 +179,3 @@ def test_ask_continues_a_chat_and_lists_chats(env, capsys, monkeypatch):
     assert code == 2 and "no chat 999" in err
     code, out, err = run(capsys, "ask", "--chat", str(first["chat_id"]), "why is it yellow?")
     assert code == 0 and "searched for:" in err and "chat " in err
-
-
-def test_terminal_escapes_in_documents_never_reach_the_terminal(env, capsys, monkeypatch):
-    monkeypatch.setenv("QUIRE_LLM", "fake")
-    osc52 = "\x1b]52;c;ZXZpbA==\x07"  # would write the clipboard
-    write(env / "evil.md", f"# Evil\n\nApples {osc52} are red\x1b[2J and \x1b]0;title\x07 sweet.\n")
-    run(capsys, "ingest", str(env))
-    for argv in (("search", "apples red sweet"), ("ask", "apples red sweet", "--mode", "quotes")):
-        code, out, err = run(capsys, *argv)
-        assert code == 0 and "Apples" in out
-        assert "\x1b" not in out + err and "\x07" not in out + err

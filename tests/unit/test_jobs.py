@@ -1,5 +1,6 @@
 import threading
 
+from ingest.uploads import Uploads
 from rag.chat.jobs import DONE, FAILED, Writer
 from tests.helpers import write
 
@@ -65,9 +66,9 @@ def test_pending_lists_files_not_committed_yet(make_engine, tmp_path):
 
 def test_removing_an_upload_deletes_quires_copy(make_engine, tmp_path):
     engine = make_engine()
-    uploads = tmp_path / "home" / "uploads"
-    up = write(uploads / "x.md", "Uploaded note.\n")
-    writer = Writer(lambda: make_engine(store=engine.store), owned=uploads)
+    uploads = Uploads(tmp_path / "home" / "uploads", tmp_path / "home" / "uploads.sqlite3")
+    up = uploads.save("x.md", b"Uploaded note.\n").path
+    writer = Writer(lambda: make_engine(store=engine.store), uploads=uploads)
     try:
         writer.submit("ingest", [str(up)])
         writer.submit("reindex", [str(up)])  # one file again: kept on disk

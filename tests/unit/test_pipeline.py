@@ -240,7 +240,7 @@ def test_interrupted_commit_is_repaired_by_running_again(tmp_path, make_engine):
         engine.ingest([str(folder)])
     engine.manifest.put = real_put
     report = engine.ingest([str(folder)])
-    assert statuses(report)["note0.md"] == "updated"
+    assert statuses(report)["note0.md"] == "updated", [f.reason for f in report.files]
     rec = engine.manifest.get(str(folder / "note0.md"))
     assert store.ids_for_source(str(folder / "note0.md")) == set(rec.chunk_ids)
     assert store.count() == sum(len(r.chunk_ids) for r in engine.manifest.records())

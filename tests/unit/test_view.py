@@ -1,5 +1,6 @@
 import pytest
 
+from ingest.sandbox import Sandbox
 from rag.answer.generate import QuotingGenerator
 from rag.chat import view
 from rag.errors import QuireError
@@ -27,17 +28,20 @@ def test_passage_gives_context_and_follows_a_moved_quote():
         view.passage("nothing here", 0, 4, "THE QUOTE")
 
 
-def test_source_text_and_pdf_page(tmp_path):
+@pytest.mark.parametrize("inline", [False, True])
+def test_source_text_and_pdf_page(tmp_path, inline):
+    sandbox = Sandbox(inline=inline)
     pdf = write(tmp_path / "g.pdf", make_pdf(["Page one.", "Page two.", "Page three text."]))
-    assert "Page three" in view.source_text(str(pdf), 3)
-    png = view.pdf_page_png(str(pdf), 3, width=300)
+    assert "Page three" in view.source_text(str(pdf), 3, sandbox)
+    png = view.pdf_page_png(str(pdf), 3, sandbox, width=300)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 500
     with pytest.raises(QuireError, match="no page 9"):
-        view.pdf_page_png(str(pdf), 9)
+        view.pdf_page_png(str(pdf), 9, sandbox)
     with pytest.raises(QuireError, match="not a|cannot open"):
-        view.pdf_page_png(str(write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")), 1)
+        view.pdf_page_png(str(write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")), 1, sandbox)
     with pytest.raises(QuireError, match="cannot read"):
-        view.source_text(str(tmp_path / "gone.md"), None)
+        view.source_text(str(tmp_path / "gone.md"), None, sandbox)
+    sandbox.close()
 
 
 def test_quoting_fake_cites_the_first_excerpt():

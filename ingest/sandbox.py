@@ -1,0 +1,237 @@
+"""Parse untrusted files in a child process, so a parser's crash, abort, hang or appetite for
+memory costs one file, never the batch or the app.
+
+One worker process is started on first use and reused for every file after it (starting one
+costs about 0.1 s). It runs `ingest.worker` under an address-space limit and cannot write
+files. A reply is checked before it is believed. When the worker dies, or passes the time
+limit and is killed, the file it was reading fails with the reason, and the next file gets a
+fresh worker.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from dataclasses import asdict
+from pathlib import Path
+
+from ingest.load import KINDS, Limits, load
+from ingest.worker import _HEAD, write_frame
+from rag.errors import LoadError, QuireError
+from rag.types import Document, Section
+
+_ROOT = Path(__file__).resolve().parent.parent
+_MAX_BLOB = 256 * 2**20  # a rendered page; far over what MAX_PIXELS allows
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Died(Exception):
+    pass
+
+
+class Sandbox:
+    """Loads documents and renders PDF pages in a worker process. Thread-safe: calls take
+    turns (one worker). `inline=True` parses in this process instead, with no protection
+    (QUIRE_PARSE_WORKER=inline, for debugging)."""
+
+    def __init__(
+        self,
+        memory_mb: int = 2048,
+        seconds: float = 300.0,
+        limits: Limits = Limits(),
+        inline: bool = False,
+    ):
+        self.memory_mb = memory_mb
+        self.seconds = seconds
+        self.limits = limits
+        self.inline = inline
+        self.started = 0  # workers started so far
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings) -> Sandbox:
+        return cls(
+            memory_mb=settings.parse_memory_mb,
+            seconds=settings.parse_seconds,
+            limits=Limits(settings.max_pages, settings.max_chars, settings.max_chunks),
+            inline=settings.parse_worker == "inline",
+        )
+
+    # --- requests -----------------------------------------------------------------------
+
+    def load(self, name: str, data: bytes, engine: str = "auto") -> Document:
+        """`ingest.load.load` in the worker; every failure is a LoadError with the reason."""
+        if self.inline:
+            return load(name, data, engine, self.limits)
+        header = {"op": "load", "name": str(name), "engine": engine, "limits": asdict(self.limits)}
+        reply, _ = self._call(header, data, LoadError)
+        try:
+            return _document(reply["ok"], self.limits)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LoadError(f"the parser gave an unreadable reply ({exc})") from None
+
+    def render(self, path: str, page: int, width: int) -> bytes:
+        """A PDF page as PNG bytes (see `ingest.render`); failures are QuireErrors."""
+        if self.inline:
+            from ingest.render import render_page
+
+            return render_page(path, page, width)
+        header = {"op": "render", "path": str(path), "page": int(page), "width": int(width)}
+        _, png = self._call(header, b"", QuireError)
+        if not png.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise QuireError("the page renderer gave no image")
+        return png
+
+    def close(self) -> None:
+        """Stop the worker (a later request starts another)."""
+        with self._lock:
+            self._stop()
+
+    # --- the worker ---------------------------------------------------------------------
+
+    def _call(self, header: dict, blob: bytes, error: type[QuireError]) -> tuple[dict, bytes]:
+        with self._lock:
+            proc = self._worker()
+            deadline = time.monotonic() + self.seconds
+            try:
+                write_frame(proc.stdin, header, blob)
+                reply, out = self._read_reply(proc, deadline)
+            except _Timeout:
+                self._stop(kill=True)
+                raise error(
+                    f"reading it took longer than {self.seconds:g} s, the limit "
+                    "(QUIRE_PARSE_SECONDS)"
+                ) from None
+            except (_Died, OSError, ValueError):
+                raise error(self._death()) from None
+            kind = reply.get("error")
+            if kind == "memory":
+                self._stop()
+                raise error(
+                    f"the parser ran out of memory at {self.memory_mb:,} MB (QUIRE_PARSE_MEMORY_MB)"
+                )
+        if kind is None and "ok" in reply:
+            return reply, out
+        message = str(reply.get("message", ""))[:500]
+        if kind == "load":
+            raise LoadError(message)
+        if kind == "quire":
+            raise error(message)
+        raise error(f"unexpected error: {message}")
+
+    def _worker(self) -> subprocess.Popen:
+        if self._proc is not None and self._proc.poll() is None:
+            return self._proc
+        code = (
+            f"import sys; sys.path.insert(0, {str(_ROOT)!r}); "
+            "from ingest.worker import main; main()"
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(self.memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+        )
+        self.started += 1
+        weakref.finalize(self, _end, self._proc)
+        return self._proc
+
+    def _read_reply(self, proc: subprocess.Popen, deadline: float) -> tuple[dict, bytes]:
+        import json
+
+        fd = proc.stdout.fileno()
+        n_head, n_blob = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
+        # Pages as JSON with every non-ASCII character escaped: at most 6 bytes a character.
+        if n_head > self.limits.max_chars * 6 + 64 * 2**20 or n_blob > _MAX_BLOB:
+            raise _Died
+        header = json.loads(_read_exact(fd, n_head, deadline))
+        if not isinstance(header, dict):
+            raise ValueError("reply is not an object")
+        blob = _read_exact(fd, n_blob, deadline) if n_blob else b""
+        return header, blob
+
+    def _death(self) -> str:
+        """Why the worker stopped answering, after making sure it has."""
+        proc = self._proc
+        self._stop(kill=True)
+        code = proc.returncode if proc is not None else None
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return (
+                f"the parser crashed ({name}) on this file: it is damaged, or needs more than "
+                f"the {self.memory_mb:,} MB memory limit (QUIRE_PARSE_MEMORY_MB)"
+            )
+        return f"the parser stopped (exit code {code}) on this file"
+
+    def _stop(self, kill: bool = False) -> None:
+        if self._proc is not None:
+            _end(self._proc, kill)
+            self._proc = None
+
+
+def _end(proc: subprocess.Popen, kill: bool = True) -> None:
+    """Close the worker's input (it exits when idle); kill it if asked, or if it lingers."""
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(0 if kill else 2)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()
+
+
+def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Timeout
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            raise _Timeout
+        part = os.read(fd, min(n - len(buf), 1 << 20))
+        if not part:
+            raise _Died
+        buf += part
+    return bytes(buf)
+
+
+def _document(d: dict, limits: Limits) -> Document:
+    """A Document from a worker's reply, every field checked."""
+    kind, pages, notes = d["kind"], d["pages"], d["notes"]
+    if kind not in set(KINDS.values()):
+        raise ValueError(f"kind {kind!r}")
+    if not pages or not all(isinstance(p, str) for p in pages):
+        raise ValueError("pages")
+    if len(pages) > limits.max_pages or sum(map(len, pages)) > limits.max_chars:
+        raise ValueError("over the limits")
+    sections = []
+    for page, start, end, heading in d["sections"]:
+        if page is not None and not (isinstance(page, int) and 1 <= page <= len(pages)):
+            raise ValueError("section page")
+        text = pages[(page or 1) - 1]
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
+            raise ValueError("section offsets")
+        if not all(isinstance(h, str) for h in heading):
+            raise ValueError("heading")
+        sections.append(Section(page, start, end, tuple(heading)))
+    if len(sections) > limits.max_sections or not all(isinstance(n, str) for n in notes):
+        raise ValueError("sections")
+    return Document(kind, tuple(pages), tuple(sections), tuple(notes))

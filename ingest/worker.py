@@ -1,0 +1,120 @@
+"""The parser's side of `ingest.sandbox`: a child process that parses files (and renders PDF
+pages) for its parent, under a memory limit, and cannot write files.
+
+It reads requests from stdin and writes replies to stdout, as frames (see `write_frame`). A
+native crash or an abort in a parser ends only this process: the parent reports it as that
+file's failure and starts another. Nothing here is trusted by the parent: it checks replies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import sys
+
+_HEAD = struct.Struct(">II")  # header length, blob length
+
+
+def write_frame(out, header: dict, blob: bytes = b"") -> None:
+    """One message: two lengths, a JSON header, then raw bytes (a file's content, a PNG)."""
+    head = json.dumps(header, ensure_ascii=True).encode()
+    out.write(_HEAD.pack(len(head), len(blob)) + head)
+    if blob:
+        out.write(blob)
+    out.flush()
+
+
+def read_frame(inp) -> tuple[dict, bytes] | None:
+    """The next message, or None at the end of the stream."""
+    lengths = inp.read(_HEAD.size)
+    if len(lengths) < _HEAD.size:
+        return None
+    n_head, n_blob = _HEAD.unpack(lengths)
+    header = json.loads(inp.read(n_head))
+    blob = inp.read(n_blob) if n_blob else b""
+    if len(blob) != n_blob:
+        return None
+    return header, blob
+
+
+def confine(memory_mb: int) -> None:
+    """Limits for this process: address space, no files written, no core dumps."""
+    try:
+        import resource
+    except ImportError:  # not POSIX: no limits to set
+        return
+    if memory_mb > 0:
+        limit = memory_mb * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Writing a regular file fails (EFBIG) instead of killing us: a parser has no reason to.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    # No PR_SET_PDEATHSIG: it fires when the *thread* that started us ends (the parse-ahead
+    # thread does, after each run). Our parent's death closes stdin, and we exit on that.
+
+
+def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
+    """One request answered: {"ok": ...} or {"error": kind, "message": ...}."""
+    from rag.errors import LoadError, QuireError
+
+    try:
+        if header.get("op") == "load":
+            return {"ok": _load(header, blob)}, b""
+        if header.get("op") == "render":
+            return {"ok": True}, _render(header)
+        return {"error": "unexpected", "message": f"unknown request {header.get('op')!r}"}, b""
+    except LoadError as exc:
+        return {"error": "load", "message": str(exc)}, b""
+    except QuireError as exc:
+        return {"error": "quire", "message": str(exc)}, b""
+    except MemoryError:
+        return {"error": "memory", "message": ""}, b""
+    except RecursionError:
+        return {"error": "load", "message": "too deeply nested to read"}, b""
+    except Exception as exc:  # a parser bug on a strange file: the parent records it
+        return {"error": "unexpected", "message": f"{type(exc).__name__}: {exc}"[:300]}, b""
+
+
+def _load(header: dict, data: bytes) -> dict:
+    from ingest.load import Limits, load
+
+    limits = Limits(**header["limits"])
+    doc = load(header["name"], data, header.get("engine", "auto"), limits)
+    return {
+        "kind": doc.kind,
+        "pages": list(doc.pages),
+        "sections": [[s.page, s.start, s.end, list(s.heading)] for s in doc.sections],
+        "notes": list(doc.notes),
+    }
+
+
+def _render(header: dict) -> bytes:
+    from ingest.render import render_page
+
+    return render_page(header["path"], int(header["page"]), int(header["width"]))
+
+
+def main() -> None:
+    memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    # Replies go to a private copy of stdout; anything a native library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    inp = sys.stdin.buffer
+    import ingest.load  # noqa: F401  (import before the limit, once)
+
+    confine(memory_mb)
+    while True:
+        request = read_frame(inp)
+        if request is None:
+            return
+        reply, blob = handle(*request)
+        write_frame(out, reply, blob)
+        if reply.get("error") == "memory":
+            return  # a process that ran out of memory may be in a bad state: start afresh
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Hostile files for the security tests, written by hand so their shape is exact."""
+
+from __future__ import annotations
+
+import zlib
+
+
+def raw_pdf(page_streams: list[bytes], compressed: list[bool] | None = None) -> bytes:
+    """A minimal valid PDF: one page per content stream (Helvetica as /F1)."""
+    compressed = compressed or [False] * len(page_streams)
+    objects: list[bytes] = []
+    n = len(page_streams)
+    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(n))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode())
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    for i, (stream, flate) in enumerate(zip(page_streams, compressed)):
+        page = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
+        )
+        objects.append(page.encode())
+        filt = b" /Filter /FlateDecode" if flate else b""
+        objects.append(
+            b"<< /Length %d%s >>\nstream\n" % (len(stream), filt) + stream + b"\nendstream"
+        )
+    return _assemble(objects)
+
+
+def text_stream(text: str) -> bytes:
+    return f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+
+
+def flate_bomb(decompressed_mb: int) -> bytes:
+    """A content stream that inflates to `decompressed_mb` MB of spaces (about 1000:1)."""
+    z = zlib.compressobj(9)
+    block = b" " * 2**20
+    parts = [z.compress(text_stream("bomb"))]
+    parts += [z.compress(block) for _ in range(decompressed_mb)]
+    parts.append(z.flush())
+    return b"".join(parts)
+
+
+def flate_bomb_pdf(decompressed_mb: int) -> bytes:
+    return raw_pdf([flate_bomb(decompressed_mb)], [True])
+
+
+def many_pages_pdf(n: int) -> bytes:
+    """`n` pages sharing one small content stream."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",  # the page tree, filled below
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n" % len(text_stream("page"))
+        + text_stream("page")
+        + b"\nendstream",
+    ]
+    kids = []
+    for i in range(n):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+        )
+        kids.append(f"{5 + i} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n} >>".encode()
+    return _assemble(objects)
+
+
+def _assemble(objects: list[bytes]) -> bytes:
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

@@ -1,0 +1,56 @@
+"""The parent's side of the parse worker: replies are checked before they are believed."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.load import Limits
+from ingest.sandbox import Sandbox, _document
+from rag.errors import LoadError
+
+GOOD = {
+    "kind": "markdown",
+    "pages": ["# A\n\ntext\n"],
+    "sections": [[None, 0, 10, ["A"]]],
+    "notes": [],
+}
+
+
+def test_a_well_formed_reply_becomes_a_document():
+    doc = _document(GOOD, Limits())
+    assert doc.kind == "markdown" and doc.sections[0].heading == ("A",)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "exe"},
+        {"pages": []},
+        {"pages": [1]},
+        {"sections": [[None, 0, 99, []]]},  # past the end of the page
+        {"sections": [[None, 5, 2, []]]},
+        {"sections": [[2, 0, 1, []]]},  # no page 2
+        {"sections": [[None, 0, 1, [3]]]},
+        {"notes": [None]},
+    ],
+)
+def test_a_malformed_reply_is_refused(change):
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        _document({**GOOD, **change}, Limits())
+
+
+def test_a_reply_over_the_limits_is_refused():
+    with pytest.raises(ValueError):
+        _document(GOOD, Limits(max_chars=5))
+
+
+def test_load_through_the_worker_and_inline_agree():
+    data = b"# Title\n\nSome text.\n\n## Sub\n\nMore.\n"
+    worker, inline = Sandbox(), Sandbox(inline=True)
+    try:
+        assert worker.load("n.md", data) == inline.load("n.md", data)
+        with pytest.raises(LoadError, match="empty file"):
+            worker.load("e.md", b"   ")
+        assert worker.started == 1
+    finally:
+        worker.close()
