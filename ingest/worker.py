@@ -19,7 +19,7 @@ _HEAD = struct.Struct(">II")  # header length, blob length
 
 def write_frame(out, header: dict, blob: bytes = b"") -> None:
     """One message: two lengths, a JSON header, then raw bytes (a file's content, a PNG)."""
-    head = json.dumps(header, ensure_ascii=True).encode()
+    head = json.dumps(header, ensure_ascii=True).encode()  # lone surrogates stay escaped
     out.write(_HEAD.pack(len(head), len(blob)) + head)
     if blob:
         out.write(blob)
