@@ -16,6 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ingest.formats import suffixes
 from ingest.uploads import Uploads
 from rag.answer.policy import resolve_mode
 from rag.chat import view
@@ -26,7 +27,7 @@ from rag.errors import QuireError
 from rag.home import private_files
 from rag.settings import Settings
 
-SUFFIXES = ["pdf", "md", "markdown", "txt", "py"]
+SUFFIXES = suffixes()
 BUNDLED, GGUF, SERVER = "Bundled model", "GGUF file", "OpenAI-compatible server"
 MODE_LABELS = {
     "auto": "Automatic",
@@ -227,7 +228,9 @@ def md(text: str) -> str:
 
 def where(item: dict) -> str:
     parts = [f"**{md(os.path.basename(item['source']))}**"]
-    if item.get("page"):
+    if item.get("location"):
+        parts.append(md(item["location"]))
+    elif item.get("page"):  # saved before locations were kept
         parts.append(f"page {item['page']}")
     if item.get("heading"):
         parts.append(md(" › ".join(item["heading"])))
@@ -270,7 +273,8 @@ def citation_card(message_id: int, c: dict) -> None:
         st.markdown(f"[{c['n']}] {where(c)}  \n:gray[{label}]")
         offset = c["start"] - c.get("excerpt_start", c["start"])
         st.markdown(view.marked_quote(c["excerpt"], c["quote"], offset), unsafe_allow_html=True)
-        kind = f"page {c['page']}" if c.get("page") else "in context"
+        pdf = c.get("page") and c["source"].lower().endswith(".pdf")
+        kind = f"page {c['page']}" if pdf else "in context"
         if st.toggle(f"Open {kind}", key=f"open-{message_id}-{c['n']}"):
             open_source(c, c["start"], c["end"], c["quote"])
 

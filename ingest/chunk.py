@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 
-from ingest.load import line_offsets
+from ingest.formats.text import line_offsets
 from rag.tokens import token_offsets
 from rag.types import Chunk, Document
 
@@ -38,14 +38,19 @@ def chunk_document(
         for start, end in split_span(text, sec.start, sec.end, size, overlap):
             spans.append((sec.page, sec.heading, start, end))
     spans = _fit_model(doc, spans, size, overlap, count_model_tokens, max_model_tokens)
-    line_starts = line_offsets(doc.pages[0]) if doc.kind != "pdf" else None
+    # Line numbers within the page: of a file without pages, of a sheet (its rows); a PDF's
+    # lines mean nothing to its reader.
+    numbered = doc.unit in ("", "sheet", "cell")
+    line_starts = {}
     chunks = []
     for page, heading, start, end in spans:
         lines = (None, None)
-        if line_starts is not None:
+        if numbered:
+            if page not in line_starts:
+                line_starts[page] = line_offsets(doc.page_text(page))
             lines = (
-                bisect.bisect_right(line_starts, start),
-                bisect.bisect_right(line_starts, end - 1),
+                bisect.bisect_right(line_starts[page], start),
+                bisect.bisect_right(line_starts[page], end - 1),
             )
         chunks.append(
             Chunk(
@@ -58,6 +63,8 @@ def chunk_document(
                 line_start=lines[0],
                 line_end=lines[1],
                 kind=doc.kind,
+                unit=doc.unit,
+                page_name=doc.page_name(page),
             )
         )
     return chunks

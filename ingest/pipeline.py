@@ -399,7 +399,7 @@ class Ingestor:
             size=st.st_size,
             mtime_ns=st.st_mtime_ns,
             sha256=sha,
-            pages=len(doc.pages) if doc.kind == "pdf" else 0,
+            pages=len(doc.pages) if doc.paged else 0,
             chunks=chunks,
             notes=doc.notes,
             existed=previous is not None and previous.status == INDEXED,

@@ -24,7 +24,7 @@ def render_page(path: str, page: int, width: int) -> bytes:
     """Page `page` (1-based) of the PDF at `path`, `width` pixels wide at most."""
     import pypdfium2 as pdfium
 
-    from ingest.load import PDFIUM_LOCK
+    from ingest.formats.pdf import PDFIUM_LOCK
 
     name = os.path.basename(path)
     with PDFIUM_LOCK:

@@ -21,13 +21,16 @@ import weakref
 from dataclasses import asdict
 from pathlib import Path
 
-from ingest.load import KINDS, Limits, load
+from ingest.formats import KINDS
+from ingest.limits import Limits
+from ingest.load import load
 from ingest.worker import _HEAD, write_frame
 from rag.errors import LoadError, QuireError
 from rag.types import Document, Section
 
 _ROOT = Path(__file__).resolve().parent.parent
 _MAX_BLOB = 256 * 2**20  # a rendered page; far over what MAX_PIXELS allows
+_START_SECONDS = 60.0  # a worker's start (Python and the loaders' imports), on a busy machine
 
 
 class _Timeout(Exception):
@@ -136,16 +139,25 @@ class Sandbox:
             f"import sys; sys.path.insert(0, {str(_ROOT)!r}); "
             "from ingest.worker import main; main()"
         )
-        self._proc = subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-c", code, str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             close_fds=True,
         )
+        self._proc = proc
         self.started += 1
-        weakref.finalize(self, _end, self._proc)
-        return self._proc
+        weakref.finalize(self, _end, proc)
+        try:  # its start does not count against the first file's time limit
+            ready, _ = self._read_reply(proc, time.monotonic() + _START_SECONDS)
+        except (_Timeout, _Died, OSError, ValueError):
+            self._stop(kill=True)
+            raise LoadError("the parse worker did not start") from None
+        if not ready.get("ready"):
+            self._stop(kill=True)
+            raise LoadError("the parse worker did not start")
+        return proc
 
     def _read_reply(self, proc: subprocess.Popen, deadline: float) -> tuple[dict, bytes]:
         import json
@@ -216,7 +228,12 @@ def _read_exact(fd: int, n: int, deadline: float) -> bytes:
 def _document(d: dict, limits: Limits) -> Document:
     """A Document from a worker's reply, every field checked."""
     kind, pages, notes = d["kind"], d["pages"], d["notes"]
-    if kind not in set(KINDS.values()):
+    unit, names = d.get("unit", ""), d.get("page_names", [])
+    if not isinstance(unit, str) or len(unit) > 20 or len(names) > len(pages):
+        raise ValueError("unit")
+    if not all(isinstance(n, str) and len(n) <= 1000 for n in names):
+        raise ValueError("page names")
+    if kind not in KINDS:
         raise ValueError(f"kind {kind!r}")
     if not pages or not all(isinstance(p, str) for p in pages):
         raise ValueError("pages")
@@ -234,4 +251,4 @@ def _document(d: dict, limits: Limits) -> Document:
         sections.append(Section(page, start, end, tuple(heading)))
     if len(sections) > limits.max_sections or not all(isinstance(n, str) for n in notes):
         raise ValueError("sections")
-    return Document(kind, tuple(pages), tuple(sections), tuple(notes))
+    return Document(kind, tuple(pages), tuple(sections), tuple(notes), unit, tuple(names))

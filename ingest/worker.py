@@ -79,7 +79,8 @@ def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
 
 
 def _load(header: dict, data: bytes) -> dict:
-    from ingest.load import Limits, load
+    from ingest.limits import Limits
+    from ingest.load import load
 
     limits = Limits(**header["limits"])
     doc = load(header["name"], data, header.get("engine", "auto"), limits)
@@ -88,6 +89,8 @@ def _load(header: dict, data: bytes) -> dict:
         "pages": list(doc.pages),
         "sections": [[s.page, s.start, s.end, list(s.heading)] for s in doc.sections],
         "notes": list(doc.notes),
+        "unit": doc.unit,
+        "page_names": list(doc.page_names),
     }
 
 
@@ -106,6 +109,7 @@ def main() -> None:
     import ingest.load  # noqa: F401  (import before the limit, once)
 
     confine(memory_mb)
+    write_frame(out, {"ready": True})  # the parent's clock for a file starts after this
     while True:
         request = read_frame(inp)
         if request is None:

@@ -315,8 +315,8 @@ def _ask(args) -> int:
         print("\nSources:")
     for c in answer.citations:
         mark = " (supporting, not cited by the model)" if c.inferred else ""
-        page = f", page {c.page}" if c.page is not None else ""
-        print(clean_terminal(f"  [{c.n}] {_rel(c.source)}{page}{mark}"))
+        where = f", {c.location}" if c.location else ""
+        print(clean_terminal(f"  [{c.n}] {_rel(c.source)}{where}{mark}"))
         print(f'      "{clean_terminal(" ".join(c.quote.split()))}"')
     if answer.note:
         print(f"({answer.note})", file=sys.stderr)
@@ -538,6 +538,9 @@ def _chunk_dict(c) -> dict:
         "source": c.source,
         "kind": c.kind,
         "page": c.page,
+        "unit": c.unit or ("page" if c.page is not None else ""),
+        "page_name": c.page_name,
+        "location": c.location,
         "heading": list(c.heading),
         "start": c.start,
         "end": c.end,
@@ -557,13 +560,9 @@ def _hit_dict(h) -> dict:
 
 
 def _where(c) -> str:
-    parts = []
-    if c.page is not None:
-        parts.append(f"page {c.page}")
+    parts = [c.location] if c.location else []
     if c.heading:
         parts.append(" > ".join(c.heading))
-    if c.line_start is not None:
-        parts.append(f"lines {c.line_start}-{c.line_end}")
     return f"  ({'; '.join(parts)})" if parts else ""
 
 

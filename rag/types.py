@@ -21,7 +21,7 @@ STATUSES = (ADDED, UPDATED, UNCHANGED, REMOVED, FAILED, SKIPPED)
 class Section:
     """A span of one page (or of the whole file) that shares a heading path."""
 
-    page: int | None  # 1-based PDF page, None for files without pages
+    page: int | None  # 1-based page (slide, sheet, chapter ...), None for files without pages
     start: int  # character offsets into the page text (or file text)
     end: int
     heading: tuple[str, ...] = ()
@@ -31,10 +31,22 @@ class Section:
 class Document:
     """A loaded file: the text of each page and the sections to chunk."""
 
-    kind: str  # "markdown", "text", "pdf", "python"
-    pages: tuple[str, ...]  # one entry per PDF page; a single entry for other files
+    kind: str  # "markdown", "text", "pdf", "python" ... (see ingest.formats)
+    pages: tuple[str, ...]  # one entry per page; a single entry for files without pages
     sections: tuple[Section, ...]
     notes: tuple[str, ...] = ()  # things the user should know, e.g. a fallback encoding
+    # What a page is, in the user's words: "page" (PDF), "slide", "sheet", "chapter", "cell",
+    # "message"; "" for a file without pages. A page may have a name (a sheet's, a chapter's).
+    unit: str = ""
+    page_names: tuple[str, ...] = ()
+
+    @property
+    def paged(self) -> bool:
+        return bool(self.unit)
+
+    def page_name(self, page: int | None) -> str:
+        i = (page or 1) - 1
+        return self.page_names[i] if page and i < len(self.page_names) else ""
 
     def page_text(self, page: int | None) -> str:
         """The text the offsets of a section on `page` refer to."""
@@ -51,10 +63,29 @@ class Chunk:
     end: int
     page: int | None = None
     heading: tuple[str, ...] = ()
-    line_start: int | None = None  # 1-based, for files without pages
+    line_start: int | None = None  # 1-based, within the page (rows of a sheet)
     line_end: int | None = None
     kind: str = "text"
     id: str = field(default="")
+    unit: str = ""  # what `page` counts (see Document.unit); "" with a page means "page"
+    page_name: str = ""
+
+    @property
+    def location(self) -> str:
+        """Where the chunk is, in the user's words: "page 3", "slide 2", "sheet Budget, rows
+        4-9", "chapter 2 (The Storm)", "cell 5", "lines 10-24"."""
+        lines = ""
+        if self.line_start is not None:
+            a, b = self.line_start, self.line_end or self.line_start
+            lines = f"{a}-{b}" if b != a else f"{a}"
+        unit = self.unit or ("page" if self.page is not None else "")
+        if unit == "sheet":
+            where = f"sheet {self.page_name or self.page}"
+            return f"{where}, rows {lines}" if lines else where
+        if unit:
+            named = self.page_name and unit in ("chapter", "message")
+            return f"{unit} {self.page}" + (f" ({self.page_name})" if named else "")
+        return f"lines {lines}" if lines else ""
 
     def __post_init__(self) -> None:
         if not self.id:

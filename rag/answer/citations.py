@@ -33,6 +33,7 @@ class Citation:
     start: int  # character offsets into the page (or file) text
     end: int
     inferred: bool = False  # True: the model cited nothing; Quire found the support
+    location: str = ""  # "page 3", "slide 2", "sheet Budget, rows 4-9" ... (Chunk.location)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -84,6 +85,7 @@ def _citation(n: int, chunk: Chunk, claim: str, inferred: bool = False) -> Citat
         start=chunk.start + a,
         end=chunk.start + b,
         inferred=inferred,
+        location=chunk.location,
     )
 
 

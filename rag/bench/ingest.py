@@ -82,7 +82,7 @@ def _documents(folder: Path, work: Path, log) -> Path:
 
 
 def pdf_extraction(pdfs: list[Path]) -> dict:
-    from ingest.load import _pdfium_pages, _pypdf_pages
+    from ingest.formats.pdf import _pdfium_pages, _pypdf_pages
 
     out = {"pdfs": len(pdfs), "pages": 0, "pypdf_seconds": 0.0, "pdfium_seconds": 0.0}
     words_pypdf = words_both = 0

@@ -57,6 +57,7 @@ def answer_data(answer) -> dict:
         {
             "source": h.chunk.source,
             "page": h.chunk.page,
+            "location": h.chunk.location,
             "heading": list(h.chunk.heading),
             "text": h.chunk.text,
             "start": h.chunk.start,

@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS rows (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     line_start INTEGER,
-    line_end INTEGER
+    line_end INTEGER,
+    unit TEXT NOT NULL DEFAULT '',
+    page_name TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS rows_source ON rows(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
@@ -45,6 +47,10 @@ class LexicalIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = open_db(path, _SCHEMA)
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(rows)")}
+        for column in ("unit", "page_name"):  # an index made before these existed
+            if column not in have:
+                self._db.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -56,9 +62,20 @@ class LexicalIndex:
             self._delete([c.id for c in chunks])
             for c in chunks:
                 cur = db.execute(
-                    'INSERT INTO rows (id, source, kind, page, start, "end", line_start, line_end)'
-                    " VALUES (?,?,?,?,?,?,?,?)",
-                    (c.id, c.source, c.kind, c.page, c.start, c.end, c.line_start, c.line_end),
+                    'INSERT INTO rows (id, source, kind, page, start, "end", line_start,'
+                    " line_end, unit, page_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        c.id,
+                        c.source,
+                        c.kind,
+                        c.page,
+                        c.start,
+                        c.end,
+                        c.line_start,
+                        c.line_end,
+                        c.unit,
+                        c.page_name,
+                    ),  # fmt: skip
                 )
                 db.execute(
                     "INSERT INTO fts (rowid, heading, text) VALUES (?,?,?)",
@@ -121,7 +138,10 @@ class LexicalIndex:
         if not match or k <= 0:
             return []
         bm25 = f"bm25(fts, {_WEIGHTS[0]}, {_WEIGHTS[1]})"
-        columns = 'r.id, r.source, r.kind, r.page, r.start, r."end", r.line_start, r.line_end'
+        columns = (
+            'r.id, r.source, r.kind, r.page, r.start, r."end", r.line_start, r.line_end, r.unit,'
+            " r.page_name"
+        )
         if sources is None and not kinds:
             # Rank inside FTS5 first and read text for the best `k` only, not for every
             # match (100k synthetic chunks: p50 66 -> 57 ms, same results).
@@ -154,7 +174,7 @@ class LexicalIndex:
     def _chunks(rows) -> list[tuple[Chunk, float]]:
         out = []
         for row in rows:
-            cid, source, kind, page, start, end, l0, l1, heading, text, score = row
+            cid, source, kind, page, start, end, l0, l1, unit, page_name, heading, text, score = row
             chunk = Chunk(
                 source=source,
                 text=text,
@@ -166,6 +186,8 @@ class LexicalIndex:
                 line_end=l1,
                 kind=kind,
                 id=cid,
+                unit=unit or "",
+                page_name=page_name or "",
             )
             out.append((chunk, -score))  # FTS5's bm25() is negative: lower is better
         return out

@@ -331,6 +331,10 @@ def _to_meta(c: Chunk) -> dict:
     if c.line_start is not None:
         meta["line_start"] = c.line_start
         meta["line_end"] = c.line_end
+    if c.unit:
+        meta["unit"] = c.unit
+    if c.page_name:
+        meta["page_name"] = c.page_name
     return meta
 
 
@@ -347,4 +351,6 @@ def _from_meta(chunk_id: str, text: str, m: dict) -> Chunk:
         line_end=m.get("line_end"),
         kind=m.get("kind", "text"),
         id=chunk_id,
+        unit=m.get("unit") or "",
+        page_name=m.get("page_name") or "",
     )

@@ -89,7 +89,8 @@ def test_markdown_chunks_keep_heading_paths():
 
 def test_pdf_offsets_are_relative_to_their_page():
     pages = ("Page one text about apples.", "Second page, pears and plums.", "Third: cherries.")
-    doc = Document("pdf", pages, tuple(Section(i + 1, 0, len(p)) for i, p in enumerate(pages)))
+    sections = tuple(Section(i + 1, 0, len(p)) for i, p in enumerate(pages))
+    doc = Document("pdf", pages, sections, unit="page")
     chunks = chunks_of(doc)
     assert [c.page for c in chunks] == [1, 2, 3]
     for c in chunks:

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.load import decode_text, kind_for, load, markdown_sections, python_sections
+from ingest.formats.code import python_sections
+from ingest.formats.text import decode_text, markdown_sections
+from ingest.load import kind_for, load
 from rag.errors import LoadError
 from rag.types import Document, Section
 from tests.pdfs import (
@@ -180,7 +182,7 @@ def test_pdf_page_whose_extraction_fails_is_noted(monkeypatch):
 
 
 def test_pdfium_page_whose_extraction_fails_is_noted(monkeypatch):
-    import ingest.load as loader
+    import ingest.formats.pdf as loader
 
     original = loader._pdfium_text
     monkeypatch.setattr(

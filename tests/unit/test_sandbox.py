@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.load import Limits
+from ingest.limits import Limits
 from ingest.sandbox import Sandbox, _document
 from rag.errors import LoadError
 

@@ -1,0 +1,46 @@
+"""What a loader is given besides the bytes: how much one file may hold (QUIRE_MAX_PAGES,
+QUIRE_MAX_CHARS, QUIRE_MAX_CHUNKS) and how to read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rag.errors import LoadError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold; the defaults are far above any real document (the
+    largest manuals run to a few thousand pages and some 25 million characters), so only a
+    crafted or broken file meets them."""
+
+    max_pages: int = 20_000
+    max_chars: int = 50_000_000
+    max_sections: int = 100_000
+
+    def check_pages(self, n: int) -> None:
+        if n > self.max_pages:
+            raise LoadError(
+                f"the file has {n:,} pages, over the limit of {self.max_pages:,} (QUIRE_MAX_PAGES)"
+            )
+
+    def check_chars(self, n: int) -> None:
+        if n > self.max_chars:
+            raise LoadError(
+                f"the file holds over {self.max_chars:,} characters of text, the limit "
+                "(QUIRE_MAX_CHARS)"
+            )
+
+    def check_sections(self, n: int) -> None:
+        if n > self.max_sections:
+            raise LoadError(
+                f"the file has {n:,} sections, over the limit of {self.max_sections:,} chunks "
+                "(QUIRE_MAX_CHUNKS)"
+            )
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to read: `pdf_engine` "auto" (PDFium, pypdf as fallback) or "pypdf"."""
+
+    pdf_engine: str = "auto"
