@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ingest.formats import suffixes
+from ingest.formats import labels, suffixes
 from ingest.uploads import Uploads
 from rag.answer.policy import resolve_mode
 from rag.chat import view
@@ -335,7 +335,7 @@ def show_answer(m: Message, scores: bool) -> None:
 def add_files(key: str) -> None:
     """Drag and drop, or a folder path; the writer indexes in the background."""
     files = st.file_uploader(
-        "Drop files here: PDF, Markdown, text, Python",
+        "Drop files here: " + ", ".join(labels()),
         type=SUFFIXES,
         accept_multiple_files=True,
         key=f"upload-{key}",

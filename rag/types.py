@@ -79,11 +79,11 @@ class Chunk:
             a, b = self.line_start, self.line_end or self.line_start
             lines = f"{a}-{b}" if b != a else f"{a}"
         unit = self.unit or ("page" if self.page is not None else "")
-        if unit == "sheet":
-            where = f"sheet {self.page_name or self.page}"
-            return f"{where}, rows {lines}" if lines else where
+        if unit == "sheet":  # a CSV file is one sheet with no name
+            where = [f"sheet {self.page_name}"] if self.page_name else []
+            return ", ".join(where + ([f"rows {lines}"] if lines else [])) or f"sheet {self.page}"
         if unit:
-            named = self.page_name and unit in ("chapter", "message")
+            named = self.page_name and unit in ("chapter", "message", "item")
             return f"{unit} {self.page}" + (f" ({self.page_name})" if named else "")
         return f"lines {lines}" if lines else ""
 

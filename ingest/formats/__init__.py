@@ -27,14 +27,37 @@ class Format:
         return getattr(importlib.import_module(module), function)(data, limits, options)
 
 
+_T = "ingest.formats."
 FORMATS = (
-    Format("markdown", (".md", ".markdown"), "ingest.formats.text:load_markdown", "Markdown"),
-    Format("text", (".txt",), "ingest.formats.text:load_text", "text"),
-    Format("pdf", (".pdf",), "ingest.formats.pdf:load", "PDF"),
-    Format("python", (".py",), "ingest.formats.code:load_python", "Python"),
+    Format("markdown", (".md", ".markdown"), _T + "text:load_markdown", "Markdown"),
+    Format("text", (".txt", ".text", ".log"), _T + "text:load_text", "text"),
+    Format("rst", (".rst",), _T + "text:load_rst", "reStructuredText"),
+    Format("org", (".org",), _T + "text:load_org", "Org"),
+    Format("asciidoc", (".adoc", ".asciidoc"), _T + "text:load_asciidoc", "AsciiDoc"),
+    Format("pdf", (".pdf",), _T + "pdf:load", "PDF"),
+    Format("python", (".py",), _T + "code:load_python", "Python"),
+    Format("notebook", (".ipynb",), _T + "notebook:load_notebook", "Jupyter notebook"),
+    Format("eml", (".eml",), _T + "mail:load_eml", "e-mail"),
+    Format("mbox", (".mbox",), _T + "mail:load_mbox", "mailbox"),
+    Format("csv", (".csv",), _T + "sheets:load_csv", "CSV"),
+    Format("tsv", (".tsv", ".tab"), _T + "sheets:load_tsv", "TSV"),
+    Format("json", (".json",), _T + "data:load_json", "JSON"),
+    Format("yaml", (".yaml", ".yml"), _T + "data:load_yaml", "YAML"),
+    Format("toml", (".toml",), _T + "data:load_toml", "TOML"),
+    Format("xml", (".xml", ".rss", ".atom"), _T + "data:load_xml", "XML, RSS, Atom"),
 )
 _BY_SUFFIX = {suffix: f for f in FORMATS for suffix in f.suffixes}
-KINDS = frozenset(f.kind for f in FORMATS)
+# Kinds a loader may return besides its format's own (an .xml file that is a feed).
+KINDS = frozenset(f.kind for f in FORMATS) | {"feed"}
+
+
+_IMAGES = ("png", "jpeg", "gif", "tiff", "webp", "bmp")
+
+
+def format_of_kind(kind: str) -> Format | None:
+    """The format that reads content sniffed as `kind` (see `ingest.formats.sniff`)."""
+    want = "image" if kind in _IMAGES else kind
+    return next((f for f in FORMATS if f.kind == want), None)
 
 
 def format_for(path: str | Path) -> Format | None:
@@ -45,3 +68,8 @@ def format_for(path: str | Path) -> Format | None:
 def suffixes() -> list[str]:
     """Every suffix Quire reads, without the dot (for the app's uploader)."""
     return sorted(s.lstrip(".") for s in _BY_SUFFIX)
+
+
+def labels() -> list[str]:
+    """The formats by name, for the app to list."""
+    return list(dict.fromkeys(f.label for f in FORMATS))

@@ -85,7 +85,7 @@ def test_upload_index_ask_and_see_a_citation_card(home):
     assert "Bananas are yellow" in texts(user.markdown)
     shown = texts(assistant.markdown)
     assert "Bananas are yellow and rich in potassium [1]" in shown
-    assert "[1] **bananas.md** · Bananas" in shown
+    assert "[1] **bananas.md** · lines 1-3 · Bananas" in shown
     assert "<mark>Bananas are yellow and rich in potassium.</mark>" in shown
     at.toggle(key=[t.key for t in at.toggle if t.key and t.key.startswith("open-")][0]).set_value(
         True
