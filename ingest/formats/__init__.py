@@ -21,10 +21,12 @@ class Format:
     suffixes: tuple[str, ...]
     loader: str  # "module:function"
     label: str  # how the app's uploader names it
+    args: tuple = ()  # passed to the loader after the options (a language's name)
 
     def load(self, data: bytes, limits: Limits, options: Options) -> Document:
         module, function = self.loader.split(":")
-        return getattr(importlib.import_module(module), function)(data, limits, options)
+        loader = getattr(importlib.import_module(module), function)
+        return loader(data, limits, options, *self.args)
 
 
 _T = "ingest.formats."
@@ -35,7 +37,25 @@ FORMATS = (
     Format("org", (".org",), _T + "text:load_org", "Org"),
     Format("asciidoc", (".adoc", ".asciidoc"), _T + "text:load_asciidoc", "AsciiDoc"),
     Format("pdf", (".pdf",), _T + "pdf:load", "PDF"),
-    Format("python", (".py",), _T + "code:load_python", "Python"),
+    Format("python", (".py", ".pyw"), _T + "code:load_python", "Python"),
+    *(
+        Format(lang, suffixes, _T + "code:load_source", label, (lang,))
+        for lang, suffixes, label in (
+            ("javascript", (".js", ".mjs", ".cjs", ".jsx"), "JavaScript"),
+            ("typescript", (".ts", ".mts", ".cts"), "TypeScript"),
+            ("tsx", (".tsx",), "TSX"),
+            ("go", (".go",), "Go"),
+            ("rust", (".rs",), "Rust"),
+            ("java", (".java",), "Java"),
+            ("c", (".c", ".h"), "C"),
+            ("cpp", (".cc", ".cpp", ".cxx", ".hpp", ".hh", ".hxx"), "C++"),
+            ("c_sharp", (".cs",), "C#"),
+            ("ruby", (".rb",), "Ruby"),
+            ("php", (".php",), "PHP"),
+            ("bash", (".sh", ".bash"), "shell"),
+            ("sql", (".sql",), "SQL"),
+        )
+    ),
     Format("notebook", (".ipynb",), _T + "notebook:load_notebook", "Jupyter notebook"),
     Format("eml", (".eml",), _T + "mail:load_eml", "e-mail"),
     Format("mbox", (".mbox",), _T + "mail:load_mbox", "mailbox"),
