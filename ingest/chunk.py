@@ -40,7 +40,7 @@ def chunk_document(
     spans = _fit_model(doc, spans, size, overlap, count_model_tokens, max_model_tokens)
     # Line numbers within the page: of a file without pages, of a sheet (its rows); a PDF's
     # lines mean nothing to its reader.
-    numbered = doc.unit in ("", "sheet", "cell")
+    numbered = doc.lines and doc.unit in ("", "sheet", "cell")
     line_starts = {}
     chunks = []
     for page, heading, start, end in spans:

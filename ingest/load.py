@@ -49,7 +49,7 @@ def _by_content(fmt: Format, data: bytes, suffix: str) -> tuple[Format, str]:
         return fmt, ""
     kind, what = found
     real = format_of_kind(kind)
-    if real is fmt:
+    if real is fmt or (kind == "ole" and fmt.kind in _OLE):
         return fmt, ""
     if kind in _WEAK and b"\0" not in data[:1024]:
         return fmt, ""  # "BM..." or "MZ..." at the start of a text
@@ -59,6 +59,7 @@ def _by_content(fmt: Format, data: bytes, suffix: str) -> tuple[Format, str]:
 
 
 _WEAK = {"bmp", "program"}  # magic numbers a text may start with by chance
+_OLE = {"xls"}  # formats stored as OLE compound files
 
 
 def _a(label: str) -> str:

@@ -251,4 +251,7 @@ def _document(d: dict, limits: Limits) -> Document:
         sections.append(Section(page, start, end, tuple(heading)))
     if len(sections) > limits.max_sections or not all(isinstance(n, str) for n in notes):
         raise ValueError("sections")
-    return Document(kind, tuple(pages), tuple(sections), tuple(notes), unit, tuple(names))
+    lines = d.get("lines", True)
+    if not isinstance(lines, bool):
+        raise ValueError("lines")
+    return Document(kind, tuple(pages), tuple(sections), tuple(notes), unit, tuple(names), lines)

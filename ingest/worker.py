@@ -91,6 +91,7 @@ def _load(header: dict, data: bytes) -> dict:
         "notes": list(doc.notes),
         "unit": doc.unit,
         "page_names": list(doc.page_names),
+        "lines": doc.lines,
     }
 
 

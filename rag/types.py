@@ -39,6 +39,9 @@ class Document:
     # "message"; "" for a file without pages. A page may have a name (a sheet's, a chapter's).
     unit: str = ""
     page_names: tuple[str, ...] = ()
+    # Whether a line number means something to the reader (a note, code, a sheet's rows), or
+    # is an artefact of extraction (a Word file's paragraphs): then citations give none.
+    lines: bool = True
 
     @property
     def paged(self) -> bool:

@@ -37,6 +37,16 @@ FORMATS = (
     Format("org", (".org",), _T + "text:load_org", "Org"),
     Format("asciidoc", (".adoc", ".asciidoc"), _T + "text:load_asciidoc", "AsciiDoc"),
     Format("pdf", (".pdf",), _T + "pdf:load", "PDF"),
+    Format("docx", (".docx",), _T + "office:load_docx", "Word"),
+    Format("odt", (".odt",), _T + "office:load_odt", "OpenDocument text"),
+    Format("rtf", (".rtf",), _T + "office:load_rtf", "RTF"),
+    Format("pptx", (".pptx",), _T + "slides:load_pptx", "PowerPoint"),
+    Format("odp", (".odp",), _T + "slides:load_odp", "OpenDocument presentation"),
+    Format("xlsx", (".xlsx", ".xlsm"), _T + "sheets:load_xlsx", "Excel"),
+    Format("xls", (".xls",), _T + "sheets:load_xls", "Excel 97-2003"),
+    Format("ods", (".ods",), _T + "sheets:load_ods", "OpenDocument spreadsheet"),
+    Format("html", (".html", ".htm", ".xhtml"), _T + "web:load_html", "web page"),
+    Format("epub", (".epub",), _T + "ebook:load_epub", "EPUB"),
     Format("python", (".py", ".pyw"), _T + "code:load_python", "Python"),
     *(
         Format(lang, suffixes, _T + "code:load_source", label, (lang,))

@@ -44,8 +44,9 @@ def _delimited(data: bytes, limits: Limits, delimiter: str | None) -> Document:
 
 def sheet_text(rows, limits: Limits, chars: int = 0) -> str:
     """Rows (iterables of cell values) as lines; trailing empty cells and rows dropped, empty
-    rows between kept (so line numbers stay row numbers)."""
-    lines: list[str] = []
+    rows between kept (so line numbers stay row numbers), and the empty columns every row
+    starts with (a table drawn from B3) left out."""
+    kept: list[list[str] | None] = []
     blank = 0
     for row in rows:
         cells = [_cell(v) for v in row]
@@ -54,12 +55,14 @@ def sheet_text(rows, limits: Limits, chars: int = 0) -> str:
         if not cells:
             blank += 1
             continue
-        lines.extend([""] * blank)
-        line = SEP.join(cells)
-        chars += len(line) + 1 + blank
+        kept.extend([None] * blank)
+        chars += sum(len(c) + 3 for c in cells) + blank
         blank = 0
         limits.check_chars(chars)
-        lines.append(line)
+        kept.append(cells)
+    rows_with_text = [r for r in kept if r]
+    skip = min((next(i for i, c in enumerate(r) if c) for r in rows_with_text), default=0)
+    lines = ["" if r is None else SEP.join(r[skip:]) for r in kept]
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -91,3 +94,119 @@ def _cell(value) -> str:
         return ""
     text = value if isinstance(value, str) else str(value)
     return " ".join(text.split())[:MAX_CELL]
+
+
+def load_xlsx(data: bytes, limits: Limits, options: Options) -> Document:
+    """Excel workbooks: values as last computed and saved (formulas are never evaluated)."""
+    from ingest.formats.archive import checked_zip
+
+    checked_zip(data, "Excel workbook")
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on damaged files
+        raise LoadError(f"damaged Excel workbook ({type(exc).__name__}: {exc})"[:300]) from None
+    try:
+        sheets = book.worksheets
+        limits.check_pages(len(sheets))
+        out, chars = [], 0
+        for ws in sheets:
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()  # a declared XFD1048576 would pad to 17 billion cells
+            text = sheet_text(_numbered(ws.iter_rows()), limits, chars)
+            chars += len(text)
+            out.append((ws.title, text))
+    finally:
+        book.close()
+    return sheet_document("xlsx", out)
+
+
+def _numbered(rows):
+    """openpyxl's read-only rows, with the empty rows it skips put back (line N is row N)."""
+    expected = 1
+    for row in rows:
+        number = next((c.row for c in row if getattr(c, "row", None)), None)
+        if number is None:
+            yield ()
+            expected += 1
+            continue
+        while expected < number:
+            yield ()
+            expected += 1
+        yield [getattr(c, "value", None) for c in row]
+        expected = number + 1
+
+
+def load_xls(data: bytes, limits: Limits, options: Options) -> Document:
+    """Excel 97-2003 workbooks (xlrd)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+    except Exception as exc:  # xlrd raises many kinds on damaged files
+        raise LoadError(
+            f"damaged Excel 97-2003 workbook ({type(exc).__name__}: {exc})"[:300]
+        ) from None
+    limits.check_pages(book.nsheets)
+    out, chars = [], 0
+    for i in range(book.nsheets):
+        sh = book.sheet_by_index(i)
+        rows = ([_xls_value(book, sh.cell(r, c)) for c in range(sh.ncols)] for r in range(sh.nrows))
+        text = sheet_text(rows, limits, chars)
+        chars += len(text)
+        out.append((sh.name, text))
+        book.unload_sheet(i)
+    return sheet_document("xls", out)
+
+
+def _xls_value(book, cell):
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate.xldate_as_datetime(cell.value, book.datemode).isoformat()
+        except (ValueError, OverflowError):
+            return cell.value
+    if cell.ctype == xlrd.XL_CELL_NUMBER and float(cell.value).is_integer():
+        return int(cell.value)
+    return None if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else cell.value
+
+
+MAX_REPEAT = 1000  # an ODS row or cell "repeated" more often is empty padding
+
+
+def load_ods(data: bytes, limits: Limits, options: Options) -> Document:
+    """OpenDocument spreadsheets (odfpy); repeated rows and cells expanded, within reason."""
+    from ingest.formats.archive import checked_zip
+    from ingest.formats.office import _children, _odf
+
+    checked_zip(data, "OpenDocument spreadsheet")
+    from odf import table, teletype
+
+    doc = _odf(data, "OpenDocument spreadsheet")
+    tables = doc.spreadsheet.getElementsByType(table.Table)
+    limits.check_pages(len(tables))
+    out, chars = [], 0
+
+    def rows(tb):
+        for tr in _children(tb, "table-row", deep=True):
+            cells = []
+            for tc in tr.childNodes:
+                if getattr(tc, "qname", (None, None))[1] not in (
+                    "table-cell",
+                    "covered-table-cell",
+                ):
+                    continue
+                value = teletype.extractText(tc)
+                times = int(tc.getAttribute("numbercolumnsrepeated") or 1)
+                cells.extend([value] * (min(times, MAX_REPEAT) if value.strip() else min(times, 1)))
+            times = int(tr.getAttribute("numberrowsrepeated") or 1)
+            for _ in range(min(times, MAX_REPEAT) if any(c.strip() for c in cells) else times):
+                yield cells
+
+    for tb in tables:
+        text = sheet_text(rows(tb), limits, chars)
+        chars += len(text)
+        out.append((tb.getAttribute("name") or "", text))
+    return sheet_document("ods", out)

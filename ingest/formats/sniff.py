@@ -43,6 +43,8 @@ def sniff(data: bytes) -> tuple[str, str] | None:
         return "webp", "a WebP image"
     if head.startswith(b"PK\x03\x04"):
         return _zip_kind(data)
+    if head.startswith(b"\xd0\xcf\x11\xe0") and "EncryptedPackage".encode("utf-16-le") in data:
+        return "encrypted", "a password-protected Office file (Quire does not ask for passwords)"
     if data[:1024].find(b"%PDF-") != -1:  # a PDF may have junk before its header
         return "pdf", "a PDF"
     for magic, kind, what in _MAGIC:

@@ -215,3 +215,44 @@ def _line_headings(text: str, pattern: re.Pattern, fences: tuple[str, str]) -> l
         if m:
             heads.append((n, len(m.group(1)), m.group(2)))
     return heads
+
+
+class Builder:
+    """Text built block by block (paragraphs, table rows), with one section per heading path:
+    for formats whose structure comes from a parser rather than from the text's own marks."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.parts: list[str] = []
+        self.pos = 0
+        self.path: list[str] = []
+        self.sections: list[Section] = []
+        self.start = 0
+
+    def heading(self, level: int, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            return
+        self._close()
+        self.path = self.path[: max(0, level - 1)] + [title[:200]]
+        self.add(title)
+
+    def add(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        self.parts.append(text + "\n\n")
+        self.pos += len(text) + 2
+        self.limits.check_chars(self.pos)
+
+    def document(self, kind: str, notes: tuple[str, ...] = ()) -> Document:
+        self._close()
+        text = "".join(self.parts)
+        if not text.strip():
+            raise LoadError("no text in this file")
+        return Document(kind, (text,), tuple(self.sections), notes, lines=False)
+
+    def _close(self) -> None:
+        if self.pos > self.start:
+            self.sections.append(Section(None, self.start, self.pos, tuple(self.path)))
+        self.start = self.pos

@@ -59,3 +59,42 @@ def html_text(markup: str) -> str:
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.strip()
+
+
+def load_html(data: bytes, limits, options):
+    """A saved web page or exported note: its main content (trafilatura drops navigation,
+    cookie banners, sidebars and footers), headings kept as Markdown headings, tables as rows.
+    A page trafilatura finds no main content in is read whole."""
+    from ingest.formats.text import _normalise, decode_text, markdown_sections
+    from rag.errors import LoadError
+    from rag.types import Document
+
+    markup, notes = decode_text(data)
+    text = _main_content(markup) or html_text(markup)
+    text = _normalise(text).strip() + "\n"
+    limits.check_chars(len(text))
+    if not text.strip():
+        raise LoadError("no text on this page")
+    return Document("html", (text,), markdown_sections(text), notes, lines=False)
+
+
+def _main_content(markup: str) -> str:
+    import logging
+
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    try:
+        out = trafilatura.extract(
+            markup,
+            output_format="markdown",
+            include_tables=True,
+            include_comments=False,
+            include_links=False,
+            include_images=False,
+            favor_recall=True,
+            deduplicate=False,
+        )
+    except Exception:  # trafilatura on a strange page: read it whole instead
+        return ""
+    return out or ""

@@ -70,7 +70,8 @@ def slices(text: str, sections) -> list[str]:
         ("archive.tar.gz", None),
         ("notes.md.bak", None),
         ("Makefile", None),
-        ("report.docx", None),
+        ("report.docx", "docx"),
+        ("drawing.dwg", None),
     ],
 )
 def test_kind_for(name, kind):
@@ -79,8 +80,8 @@ def test_kind_for(name, kind):
 
 def test_unsupported_extension_is_a_load_error():
     with pytest.raises(LoadError, match="unsupported") as err:
-        load("report.docx", b"some bytes")
-    assert ".docx" in str(err.value)
+        load("drawing.dwg", b"some bytes")
+    assert ".dwg" in str(err.value)
 
 
 def test_no_extension_is_unsupported():
