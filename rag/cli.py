@@ -189,7 +189,7 @@ def _filter_arguments(c: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="TYPE",
-        help="only this file type (md, txt, pdf, py); may be repeated",
+        help="only this file type (md, pdf, docx, xlsx, pptx, html, py ...); may be repeated",
     )
 
 

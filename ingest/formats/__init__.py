@@ -100,6 +100,16 @@ def suffixes() -> list[str]:
     return sorted(s.lstrip(".") for s in _BY_SUFFIX)
 
 
+def kind_named(name: str) -> str | None:
+    """The kind a user means by `name`: a kind ("markdown"), a suffix ("md", ".xlsx") or a
+    format's label ("Excel", "web page")."""
+    key = name.strip().lower()
+    for f in FORMATS:
+        if key in (f.kind, f.label.lower()) or "." + key.lstrip(".") in f.suffixes:
+            return f.kind
+    return "feed" if key in ("rss", "atom", "feed") else None
+
+
 def labels() -> list[str]:
     """The formats by name, for the app to list."""
     return list(dict.fromkeys(f.label for f in FORMATS))

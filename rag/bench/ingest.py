@@ -46,6 +46,8 @@ def run_ingest_bench(
         if pdfs:
             log(f"PDF extraction, pypdf and PDFium, on {len(pdfs)} PDFs")
             result["pdf_extraction"] = pdf_extraction(pdfs)
+        log("parsing every file in the parse worker, by format")
+        result["formats"] = formats(docs, settings)
         log("embedding the same chunks: plain sentence-transformers fp32 and Quire's")
         result["embedding"] = embedding(docs, settings)
         # The parse worker's cost: the same ingest parsing in-process (no limits, no isolation).
@@ -79,6 +81,41 @@ def _documents(folder: Path, work: Path, log) -> Path:
     if not folder.is_dir():
         raise QuireError(f"not a folder: {folder}")
     return folder
+
+
+def formats(docs: Path, settings: Settings) -> dict:
+    """Each file parsed as ingest parses it (in the parse worker, started beforehand); per
+    format: files, failures, pages (slides, sheets ...; 1 for a file without pages), seconds,
+    files/s and pages/s."""
+    from ingest.files import discover
+    from ingest.load import kind_for
+    from ingest.sandbox import Sandbox
+
+    sandbox = Sandbox.from_settings(settings)
+    sandbox.load("warm-up.txt", b"warm up")
+    out: dict[str, dict] = {}
+    try:
+        for path in discover([str(docs)]).files:
+            data = Path(path).read_bytes()
+            row = out.setdefault(
+                kind_for(path) or "?", {"files": 0, "failed": 0, "pages": 0, "seconds": 0.0}
+            )
+            t = time.perf_counter()
+            try:
+                doc = sandbox.load(path, data, settings.pdf_engine)
+                row["pages"] += len(doc.pages) if doc.paged else 1
+            except QuireError:
+                row["failed"] += 1
+            row["seconds"] += time.perf_counter() - t
+            row["files"] += 1
+    finally:
+        sandbox.close()
+    for row in out.values():
+        s = max(row["seconds"], 1e-9)
+        row["files_per_second"] = round(row["files"] / s, 1)
+        row["pages_per_second"] = round(row["pages"] / s, 1)
+        row["seconds"] = round(row["seconds"], 3)
+    return dict(sorted(out.items()))
 
 
 def pdf_extraction(pdfs: list[Path]) -> dict:
@@ -233,6 +270,14 @@ def format_ingest(r: dict) -> str:
             f"  PDFium  {pe['pdfium_pages_per_second']:8.1f} pages/s  ({pe['speedup']}x; "
             f"{pe['pypdf_words_also_found_by_pdfium']:.1%} of pypdf's words also in PDFium's)",
         ]
+    if r.get("formats"):
+        lines += ["", f"{'parsing, by format':20} {'files':>6} {'failed':>6} {'pages':>7} "
+                  f"{'seconds':>8} {'files/s':>8} {'pages/s':>8}"]  # fmt: skip
+        for kind, m in r["formats"].items():
+            lines.append(
+                f"{kind:20} {m['files']:6} {m['failed']:6} {m['pages']:7} {m['seconds']:8.2f} "
+                f"{m['files_per_second']:8.1f} {m['pages_per_second']:8.1f}"
+            )
     e = r["embedding"]
     lines += [
         "",

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from ingest.formats import kind_named
 from rag.errors import QuireError
 from rag.retrieval.embed import Embedder
 from rag.retrieval.lexical import LexicalIndex
@@ -17,15 +18,6 @@ from rag.types import Chunk, Hit
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("rrf", "convex")
 RRF_K = 60  # the constant from Cormack et al. (2009); the usual choice
-KIND_ALIASES = {
-    "md": "markdown",
-    "markdown": "markdown",
-    "txt": "text",
-    "text": "text",
-    "pdf": "pdf",
-    "py": "python",
-    "python": "python",
-}
 
 
 @dataclass(frozen=True)
@@ -38,9 +30,12 @@ class Filters:
     def __post_init__(self) -> None:
         kinds = []
         for k in self.kinds:
-            kind = KIND_ALIASES.get(k.lower().lstrip("."))
+            kind = kind_named(k)
             if kind is None:
-                raise QuireError(f"unknown file type {k!r}: use one of md, txt, pdf, py")
+                raise QuireError(
+                    f"unknown file type {k!r}: use a file name's ending, such as md, pdf, docx, "
+                    "xlsx, pptx, html, epub, ipynb, eml, csv, js"
+                )
             kinds.append(kind)
         object.__setattr__(self, "kinds", tuple(dict.fromkeys(kinds)))
 

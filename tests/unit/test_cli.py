@@ -179,3 +179,23 @@ def test_ask_continues_a_chat_and_lists_chats(env, capsys, monkeypatch):
     assert code == 2 and "no chat 999" in err
     code, out, err = run(capsys, "ask", "--chat", str(first["chat_id"]), "why is it yellow?")
     assert code == 0 and "searched for:" in err and "chat " in err
+
+
+def test_provenance_in_the_users_words_for_every_format(env, capsys):
+    from tests import documents as make
+
+    write(env / "deck.pptx", make.make_pptx())
+    write(env / "budget.xlsx", make.make_xlsx())
+    write(env / "sea.epub", make.make_epub())
+    code, out, _ = run(capsys, "ingest", str(env), "--json")
+    assert code == 0 and json.loads(out)["counts"]["failed"] == 0
+    code, out, _ = run(capsys, "search", "Phase one ends in March", "-k", "1", "--type", "pptx")
+    assert "deck.pptx  (slide 2; Timeline)" in out
+    code, out, _ = run(capsys, "search", "Ana Lima Treasurer", "-k", "1", "--json")
+    hit = json.loads(out)[0]
+    assert hit["location"] == "sheet Staff, rows 4" and hit["unit"] == "sheet"
+    assert hit["page_name"] == "Staff"
+    code, out, _ = run(capsys, "search", "boats went out at dawn", "-k", "1", "--type", "epub")
+    assert "(chapter 2 (The Calm); The Calm > Part one)" in out
+    code, _, err = run(capsys, "search", "x", "--type", "dwg")
+    assert code == 2 and "unknown file type 'dwg'" in err
