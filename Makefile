@@ -14,9 +14,17 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install browser run test test-unit lint clean
+.PHONY: install ocr browser run test test-unit lint clean
 
-install: $(STAMP)
+install: $(STAMP) ocr
+
+# OCR of scans and images is Debian's Tesseract (chosen in BENCHMARKS.md, "OCR"); more
+# languages: apt-get install tesseract-ocr-deu ... and QUIRE_OCR_LANGUAGES=eng+deu.
+ocr:
+	@command -v tesseract >/dev/null || { echo "installing Debian tesseract-ocr for OCR"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    tesseract-ocr tesseract-ocr-eng >/dev/null; }
 
 $(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -3,7 +3,8 @@ QUIRE_MAX_CHARS, QUIRE_MAX_CHUNKS) and how to read it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from rag.errors import LoadError
 
@@ -41,6 +42,20 @@ class Limits:
 
 @dataclass(frozen=True)
 class Options:
-    """How to read: `pdf_engine` "auto" (PDFium, pypdf as fallback) or "pypdf"."""
+    """How to read: `pdf_engine` "auto" (PDFium, pypdf as fallback) or "pypdf"; whether to
+    OCR images and PDF pages without a text layer, and in which Tesseract languages
+    ("eng+deu"); `progress` is called after each slow step (an OCR'd page), so the parse
+    worker can tell its parent it is still working."""
 
     pdf_engine: str = "auto"
+    ocr: bool = True
+    ocr_languages: str = "eng"
+    progress: Callable[[], None] | None = field(default=None, compare=False)
+
+    def step(self) -> None:
+        if self.progress is not None:
+            self.progress()
+
+    def wire(self) -> dict:
+        """What crosses to the parse worker (everything but `progress`)."""
+        return {"pdf_engine": self.pdf_engine, "ocr": self.ocr, "ocr_languages": self.ocr_languages}

@@ -24,17 +24,23 @@ def kind_for(path: str | Path) -> str | None:
 
 
 def load(
-    name: str | Path, data: bytes, pdf_engine: str = "auto", limits: Limits = Limits()
+    name: str | Path,
+    data: bytes,
+    pdf_engine: str = "auto",
+    limits: Limits = Limits(),
+    options: Options | None = None,
 ) -> Document:
     """Parse `data` (the content of file `name`) into a Document, or raise LoadError.
-    `pdf_engine`: "auto" (PDFium, pypdf as fallback) or "pypdf"."""
+    `pdf_engine`: "auto" (PDFium, pypdf as fallback) or "pypdf"; `options` (if given) says
+    that and more (OCR)."""
+    options = options or Options(pdf_engine=pdf_engine)
     fmt = format_for(name)
     if fmt is None:
         raise LoadError(f"unsupported file type {Path(name).suffix or '(no extension)'!r}")
     if not data.strip():
         raise LoadError("empty file")
     real, note = _by_content(fmt, data, Path(name).suffix.lower())
-    doc = real.load(data, limits, Options(pdf_engine=pdf_engine))
+    doc = real.load(data, limits, options)
     limits.check_sections(len(doc.sections))
     if note:
         doc = replace(doc, notes=(note, *doc.notes))

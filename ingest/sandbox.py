@@ -18,11 +18,11 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ingest.formats import KINDS
-from ingest.limits import Limits
+from ingest.limits import Limits, Options
 from ingest.load import load
 from ingest.worker import _HEAD, write_frame
 from rag.errors import LoadError, QuireError
@@ -52,11 +52,13 @@ class Sandbox:
         seconds: float = 300.0,
         limits: Limits = Limits(),
         inline: bool = False,
+        options: Options = Options(),
     ):
         self.memory_mb = memory_mb
-        self.seconds = seconds
+        self.seconds = seconds  # without a word from the worker (it speaks after each OCR'd page)
         self.limits = limits
         self.inline = inline
+        self.options = options
         self.started = 0  # workers started so far
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
@@ -68,15 +70,29 @@ class Sandbox:
             seconds=settings.parse_seconds,
             limits=Limits(settings.max_pages, settings.max_chars, settings.max_chunks),
             inline=settings.parse_worker == "inline",
+            options=Options(
+                pdf_engine=settings.pdf_engine,
+                ocr=settings.ocr,
+                ocr_languages=settings.ocr_languages,
+            ),
         )
 
     # --- requests -----------------------------------------------------------------------
 
-    def load(self, name: str, data: bytes, engine: str = "auto") -> Document:
-        """`ingest.load.load` in the worker; every failure is a LoadError with the reason."""
+    def load(self, name: str, data: bytes, engine: str | None = None) -> Document:
+        """`ingest.load.load` in the worker; every failure is a LoadError with the reason.
+        `engine` overrides the options' PDF engine."""
+        options = self.options
+        if engine is not None and engine != options.pdf_engine:
+            options = replace(options, pdf_engine=engine)
         if self.inline:
-            return load(name, data, engine, self.limits)
-        header = {"op": "load", "name": str(name), "engine": engine, "limits": asdict(self.limits)}
+            return load(name, data, limits=self.limits, options=options)
+        header = {
+            "op": "load",
+            "name": str(name),
+            "limits": asdict(self.limits),
+            "options": options.wire(),
+        }
         reply, _ = self._call(header, data, LoadError)
         try:
             return _document(reply["ok"], self.limits)
@@ -163,15 +179,19 @@ class Sandbox:
         import json
 
         fd = proc.stdout.fileno()
-        n_head, n_blob = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
-        # Pages as JSON with every non-ASCII character escaped: at most 6 bytes a character.
-        if n_head > self.limits.max_chars * 6 + 64 * 2**20 or n_blob > _MAX_BLOB:
-            raise _Died
-        header = json.loads(_read_exact(fd, n_head, deadline))
-        if not isinstance(header, dict):
-            raise ValueError("reply is not an object")
-        blob = _read_exact(fd, n_blob, deadline) if n_blob else b""
-        return header, blob
+        while True:
+            n_head, n_blob = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
+            # Pages as JSON with every non-ASCII character escaped: at most 6 bytes a character.
+            if n_head > self.limits.max_chars * 6 + 64 * 2**20 or n_blob > _MAX_BLOB:
+                raise _Died
+            header = json.loads(_read_exact(fd, n_head, deadline))
+            if not isinstance(header, dict):
+                raise ValueError("reply is not an object")
+            if header == {"progress": 1} and not n_blob:  # still working: the clock restarts
+                deadline = time.monotonic() + self.seconds
+                continue
+            blob = _read_exact(fd, n_blob, deadline) if n_blob else b""
+            return header, blob
 
     def _death(self) -> str:
         """Why the worker stopped answering, after making sure it has."""
@@ -254,4 +274,17 @@ def _document(d: dict, limits: Limits) -> Document:
     lines = d.get("lines", True)
     if not isinstance(lines, bool):
         raise ValueError("lines")
-    return Document(kind, tuple(pages), tuple(sections), tuple(notes), unit, tuple(names), lines)
+    boxes = []
+    for box in d.get("boxes", []):
+        page, start, end, *xy = box
+        if not (isinstance(page, int) and 0 <= page <= len(pages) and len(xy) == 4):
+            raise ValueError("box")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end):
+            raise ValueError("box offsets")
+        if not all(isinstance(v, (int, float)) and -0.01 <= v <= 1.01 for v in xy):
+            raise ValueError("box corners")
+        boxes.append((page, start, end, *map(float, xy)))
+    return Document(
+        kind, tuple(pages), tuple(sections), tuple(notes), unit, tuple(names), lines,
+        tuple(boxes),
+    )  # fmt: skip

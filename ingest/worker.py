@@ -78,12 +78,21 @@ def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
         return {"error": "unexpected", "message": f"{type(exc).__name__}: {exc}"[:300]}, b""
 
 
+_OUT = None  # where frames go: set by main()
+
+
+def _beat() -> None:
+    if _OUT is not None:
+        write_frame(_OUT, {"progress": 1})
+
+
 def _load(header: dict, data: bytes) -> dict:
-    from ingest.limits import Limits
+    from ingest.limits import Limits, Options
     from ingest.load import load
 
     limits = Limits(**header["limits"])
-    doc = load(header["name"], data, header.get("engine", "auto"), limits)
+    options = Options(**header.get("options", {}), progress=_beat)
+    doc = load(header["name"], data, limits=limits, options=options)
     return {
         "kind": doc.kind,
         "pages": list(doc.pages),
@@ -92,6 +101,7 @@ def _load(header: dict, data: bytes) -> dict:
         "unit": doc.unit,
         "page_names": list(doc.page_names),
         "lines": doc.lines,
+        "boxes": [list(b) for b in doc.boxes],
     }
 
 
@@ -104,7 +114,8 @@ def _render(header: dict) -> bytes:
 def main() -> None:
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     # Replies go to a private copy of stdout; anything a native library prints goes to stderr.
-    out = os.fdopen(os.dup(1), "wb")
+    global _OUT
+    out = _OUT = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer
     import ingest.load  # noqa: F401  (import before the limit, once)

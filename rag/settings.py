@@ -41,6 +41,8 @@ class Settings:
     max_pages: int = 20_000  # per file
     max_chars: int = 50_000_000  # of text, per file
     max_chunks: int = 100_000  # per file
+    ocr: bool = True  # images and PDF pages without a text layer
+    ocr_languages: str = "eng"  # Tesseract's, joined by "+"
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -115,6 +117,8 @@ class Settings:
             max_pages=_number(env, "QUIRE_MAX_PAGES", 20_000, int),
             max_chars=_number(env, "QUIRE_MAX_CHARS", 50_000_000, int),
             max_chunks=_number(env, "QUIRE_MAX_CHUNKS", 100_000, int),
+            ocr=_flag(env, "QUIRE_OCR", True),
+            ocr_languages=env.get("QUIRE_OCR_LANGUAGES", "eng").strip() or "eng",
         )
 
     @property
@@ -156,6 +160,17 @@ class Settings:
 def _path(env: Mapping[str, str], name: str) -> Path | None:
     value = env.get(name, "").strip()
     return Path(value).expanduser().resolve() if value else None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise SettingsError(f"{name} must be on or off, not {value!r}")
 
 
 def _number(env: Mapping[str, str], name: str, default, kind):

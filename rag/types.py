@@ -42,6 +42,9 @@ class Document:
     # Whether a line number means something to the reader (a note, code, a sheet's rows), or
     # is an artefact of extraction (a Word file's paragraphs): then citations give none.
     lines: bool = True
+    # Word boxes of OCR'd pages: (page or 0, start, end, x0, y0, x1, y1), the box as fractions
+    # of the page image, so a quote can be highlighted on the page itself.
+    boxes: tuple[tuple, ...] = ()
 
     @property
     def paged(self) -> bool:

@@ -47,6 +47,12 @@ FORMATS = (
     Format("ods", (".ods",), _T + "sheets:load_ods", "OpenDocument spreadsheet"),
     Format("html", (".html", ".htm", ".xhtml"), _T + "web:load_html", "web page"),
     Format("epub", (".epub",), _T + "ebook:load_epub", "EPUB"),
+    Format(
+        "image",
+        (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif"),
+        _T + "images:load_image",
+        "images (OCR)",
+    ),
     Format("python", (".py", ".pyw"), _T + "code:load_python", "Python"),
     *(
         Format(lang, suffixes, _T + "code:load_source", label, (lang,))

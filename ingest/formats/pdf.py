@@ -17,19 +17,89 @@ PDFIUM_LOCK = threading.Lock()
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+OCR_DPI = 200  # pages without a text layer are rendered at this resolution for OCR
+
+
 def load(data: bytes, limits: Limits, options: Options) -> Document:
-    return load_pdf(data, options.pdf_engine, limits)
+    """Text page by page; pages without a text layer (scans) read by OCR, when it is on."""
+    pages, failed = _extract(data, options.pdf_engine, limits)
+    blank = [n for n, t in enumerate(pages, start=1) if not t.strip() and n not in failed]
+    if not (blank and options.ocr):
+        return _pdf_document(pages, failed, why="scanned? OCR is off: QUIRE_OCR")
+    return _with_ocr(data, pages, failed, blank, options, limits)
 
 
 def load_pdf(data: bytes, engine: str = "auto", limits: Limits = Limits()) -> Document:
-    """Text page by page (1-based). `auto`: PDFium, which is 10-20x faster than pypdf here;
-    pypdf when PDFium cannot open the file or finds no text (it also gives the reasons:
-    encrypted, corrupt, needs OCR). `pypdf`: pypdf only."""
+    """The text layer page by page (1-based), no OCR. `auto`: PDFium, which is 10-20x faster
+    than pypdf here; pypdf when PDFium cannot open the file or finds no text (it also gives
+    the reasons: encrypted, corrupt). `pypdf`: pypdf only."""
+    return _pdf_document(*_extract(data, engine, limits))
+
+
+def _extract(data: bytes, engine: str, limits: Limits) -> tuple[list[str], list[int]]:
     if engine == "auto":
         got = _pdfium_pages(data, limits)
         if got is not None and any(p.strip() for p in got[0]):
-            return _pdf_document(*got)
-    return _pdf_document(*_pypdf_pages(data, limits))
+            return got
+        try:
+            return _pypdf_pages(data, limits)
+        except LoadError:
+            if got is None:
+                raise
+            return got  # PDFium opened it: a scan with no text layer at all
+    return _pypdf_pages(data, limits)
+
+
+def _with_ocr(data, pages, failed, blank, options: Options, limits: Limits) -> Document:
+    import time
+
+    import pypdfium2 as pdfium
+
+    from ingest import ocr
+    from ingest.render import scale_for
+
+    began, boxes, done, problem = time.perf_counter(), [], [], ""
+    pages = list(pages)
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError:  # pypdf read the text, PDFium cannot render the pages
+            return _pdf_document(pages, failed, why="OCR could not run: the pages cannot be drawn")
+        try:
+            for n in blank:
+                try:
+                    page = pdf[n - 1]
+                except pdfium.PdfiumError:
+                    continue
+                try:
+                    w, h = page.get_width(), page.get_height()
+                    image = page.render(scale=scale_for(w, h, int(w * OCR_DPI / 72))).to_pil()
+                except pdfium.PdfiumError:
+                    continue
+                finally:
+                    page.close()
+                try:
+                    text, words = ocr.read(image, options.ocr_languages)
+                except LoadError as exc:
+                    problem = str(exc)
+                    break
+                options.step()
+                pages[n - 1] = text
+                boxes += [(n, w.start, w.end, *w.box) for w in words]
+                done.append(n)
+                limits.check_chars(sum(map(len, pages)))
+        finally:
+            pdf.close()
+    why = f"OCR could not run: {problem}" if problem else "OCR found no text on it"
+    doc = _pdf_document(pages, failed, why=why)
+    if done:
+        took = time.perf_counter() - began
+        note = (
+            f"OCR: {len(done)} page{'s' if len(done) > 1 else ''} ({_ranges(done)}) in {took:.1f} s"
+        )
+        doc = Document(doc.kind, doc.pages, doc.sections, (note, *doc.notes), doc.unit,
+                       boxes=tuple(boxes))  # fmt: skip
+    return doc
 
 
 def _pdfium_pages(data: bytes, limits: Limits = Limits()) -> tuple[list[str], list[int]] | None:
@@ -103,18 +173,18 @@ def _pypdf_pages(data: bytes, limits: Limits = Limits()) -> tuple[list[str], lis
     return pages, failed
 
 
-def _pdf_document(pages: list[str], failed: list[int]) -> Document:
+def _pdf_document(pages: list[str], failed: list[int], why: str = "scanned? needs OCR") -> Document:
     if not pages:
         raise LoadError("PDF has no pages")
     sections = tuple(Section(n, 0, len(t)) for n, t in enumerate(pages, start=1) if t.strip())
     if not sections:
-        raise LoadError(f"PDF has no text layer on any of its {len(pages)} pages: it needs OCR")
+        raise LoadError(f"PDF has no text layer on any of its {len(pages)} pages ({why})")
     notes = []
     if failed:
         notes.append(f"text could not be extracted from page(s) {_ranges(failed)}")
     blank = [n for n, t in enumerate(pages, start=1) if not t.strip() and n not in failed]
     if blank:
-        notes.append(f"no text layer on page(s) {_ranges(blank)} (scanned? needs OCR)")
+        notes.append(f"no text layer on page(s) {_ranges(blank)} ({why})")
     return Document("pdf", tuple(pages), sections, tuple(notes), unit="page")
 
 

@@ -45,7 +45,7 @@ def test_ingest_json_report_then_unchanged(env, capsys):
 
 def test_human_summary_names_failures(env, capsys):
     write(env / "broken.pdf", b"%PDF-1.7 not really")
-    write(env / "pic.png", b"\x89PNG")
+    write(env / "drawing.dwg", b"AC1032")
     code, out, _ = run(capsys, "ingest", str(env))
     assert code == 1  # finished, but a file failed
     assert "3 added" in out and "1 failed" in out and "1 skipped" in out

@@ -20,12 +20,12 @@ def test_walks_recursively_in_order_and_passes_over_hidden(tmp_path):
 
 
 def test_unsupported_types_are_skipped_with_a_reason(tmp_path):
-    write(tmp_path / "img.png", b"\x89PNG")
+    write(tmp_path / "img.dwg", b"AC1032")
     write(tmp_path / "Makefile", "all:")
     found = discover([str(tmp_path)])
     reasons = {os.path.basename(r.path): (r.status, r.reason) for r in found.results}
     assert reasons == {
-        "img.png": ("skipped", "unsupported file type '.png'"),
+        "img.dwg": ("skipped", "unsupported file type '.dwg'"),
         "Makefile": ("skipped", "unsupported file type '(no extension)'"),
     }
 

@@ -206,7 +206,7 @@ def test_an_xml_entity_bomb_is_refused_not_expanded():
 def test_a_file_whose_name_lies_is_read_by_its_content():
     doc = load("report.docx.txt", make_pdf(["Quarterly figures"]))
     assert doc.kind == "pdf" and "read as PDF" in doc.notes[0]
-    with pytest.raises(LoadError, match="PNG image, not a Markdown file"):
+    with pytest.raises(LoadError, match="image"):  # read as the image it is (a broken one)
         load("photo.md", b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     with pytest.raises(LoadError, match="program"):
         load("tool.txt", b"\x7fELF\x02\x01\x01" + b"\0" * 64)
@@ -217,3 +217,26 @@ def test_every_registered_suffix_has_a_kind():
     for name in ("a.rst", "a.org", "a.adoc", "a.ipynb", "a.eml", "a.mbox", "a.csv", "a.tsv",
                  "a.json", "a.yaml", "a.yml", "a.toml", "a.xml", "a.rss", "a.atom"):  # fmt: skip
         assert kind_for(name), name
+
+
+# --- images (no OCR needed to refuse these) ------------------------------------------
+
+
+def test_an_image_of_20000_by_20000_pixels_is_refused_before_decoding():
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buf, format="PNG")
+    with pytest.raises(LoadError, match="pixels"):
+        load("huge.png", buf.getvalue())
+
+
+def test_a_damaged_image_and_ocr_off_get_reasons():
+    from ingest.limits import Options
+
+    with pytest.raises(LoadError, match="damaged or unreadable image"):
+        load("broken.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 40)
+    with pytest.raises(LoadError, match="OCR, which is off"):
+        load("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, options=Options(ocr=False))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.formats.code import python_sections
 from ingest.formats.text import decode_text, markdown_sections
+from ingest.limits import Options
 from ingest.load import kind_for, load
 from rag.errors import LoadError
 from rag.types import Document, Section
@@ -140,26 +141,29 @@ def test_pdf_with_empty_user_password_opens(algorithm):
     assert [s.page for s in doc.sections] == [1, 2]
 
 
+NO_OCR = Options(ocr=False)
+
+
 def test_image_only_pdf_needs_ocr():
-    with pytest.raises(LoadError, match="OCR") as err:
-        load("scan.pdf", make_image_only_pdf(3))
+    with pytest.raises(LoadError, match="OCR is off") as err:
+        load("scan.pdf", make_image_only_pdf(3), options=NO_OCR)
     assert "3 pages" in str(err.value)
 
 
 def test_pdf_blank_pages_are_named_in_a_note():
     # pages 2 and 5 have drawings only, page 3 is empty, page 6 is whitespace.
     data = make_mixed_pdf(["First text", None, "", "Fourth text", None, " "])
-    doc = load("mixed.pdf", data)
+    doc = load("mixed.pdf", data, options=NO_OCR)
     assert len(doc.pages) == 6
     assert doc.pages[0] == "First text" and doc.pages[3] == "Fourth text"
     assert doc.pages[1].strip() == doc.pages[2].strip() == doc.pages[4].strip() == ""
     assert [s.page for s in doc.sections] == [1, 4]
-    assert doc.notes == ("no text layer on page(s) 2-3, 5-6 (scanned? needs OCR)",)
+    assert doc.notes == ("no text layer on page(s) 2-3, 5-6 (scanned? OCR is off: QUIRE_OCR)",)
 
 
 def test_pdf_single_blank_page_note():
-    doc = load("m.pdf", make_mixed_pdf(["a text page", None, "another text page"]))
-    assert doc.notes == ("no text layer on page(s) 2 (scanned? needs OCR)",)
+    doc = load("m.pdf", make_mixed_pdf(["a text page", None, "another text page"]), options=NO_OCR)
+    assert doc.notes == ("no text layer on page(s) 2 (scanned? OCR is off: QUIRE_OCR)",)
     assert [s.page for s in doc.sections] == [1, 3]
 
 

@@ -165,7 +165,7 @@ def test_bad_files_get_reasons_and_never_stop_the_batch(tmp_path, make_engine):
     assert got["blank.txt"][1] == "empty file"
     assert "binary" in got["binary.txt"][1]
     assert "limit" in got["huge.md"][1] and "QUIRE_MAX_FILE_MB" in got["huge.md"][1]
-    assert got["photo.jpg"] == ("skipped", "unsupported file type '.jpg'")
+    assert got["photo.jpg"][0] == "failed" and "damaged or unreadable image" in got["photo.jpg"][1]
     assert got["selfloop.md"] == ("failed", "symlink loop")
     assert "symlink loop" in got["back"][1]
     latin = next(f for f in report.files if f.path.endswith("latin1.txt"))

@@ -58,7 +58,7 @@ def test_filters_resolve_prefix_glob_and_kinds(tmp_path):
     assert Filters().sources(sources) is None
     assert Filters(kinds=("md", "PDF", ".py")).kinds == ("markdown", "pdf", "python")
     with pytest.raises(QuireError, match="unknown file type"):
-        Filters(kinds=("docx",))
+        Filters(kinds=("dwg",))
 
 
 @pytest.fixture
