@@ -16,7 +16,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from ingest import boxes
 from ingest.formats import labels, suffixes
+from ingest.load import kind_for
 from ingest.uploads import Uploads
 from rag.answer.policy import resolve_mode
 from rag.chat import view
@@ -238,8 +240,14 @@ def where(item: dict) -> str:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def page_png(path: str, page: int, mtime_ns: int) -> bytes:
-    return view.pdf_page_png(path, page, engine.sandbox)  # mtime_ns: a changed file is read again
+def page_png(path: str, page: int, mtime_ns: int, start: int, end: int) -> bytes:
+    """The page (or image) with the quote at [start, end) of its text highlighted: on the
+    OCR'd words of a scan or image, else on the PDF's own characters. mtime_ns: a changed
+    file is drawn again."""
+    record = engine.manifest.get(path)
+    sha = record.sha256 if record else ""
+    marks = boxes.of_span(settings.home, path, sha, page, start, end) if sha else []
+    return view.page_png(path, page or 1, engine.sandbox, None if marks else (start, end), marks)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -247,13 +255,20 @@ def page_text(path: str, page: int | None, mtime_ns: int) -> str:
     return view.source_text(path, page, engine.sandbox)  # a PDF is parsed once, not on every rerun
 
 
+def drawable(source: str, page: int | None) -> bool:
+    """Whether the cited place can be shown as a picture: a PDF page, or an image."""
+    kind = kind_for(source)
+    return kind == "image" or (kind == "pdf" and bool(page))
+
+
 def open_source(item: dict, start: int, end: int, quote: str) -> None:
     """The cited place in its document: the PDF page, or the note's text around the quote."""
     source, page = item["source"], item.get("page")
     try:
         mtime = os.stat(source).st_mtime_ns if os.path.exists(source) else 0
-        if page and source.lower().endswith(".pdf"):
-            st.image(page_png(source, page, mtime), caption=f"page {page}")
+        if drawable(source, page):
+            caption = item.get("location") or (f"page {page}" if page else "")
+            st.image(page_png(source, page or 0, mtime, start, end), caption=caption or None)
         text = page_text(source, page, mtime)
         p = view.passage(text, start, end, quote)
         with st.container(height=320):
@@ -273,8 +288,8 @@ def citation_card(message_id: int, c: dict) -> None:
         st.markdown(f"[{c['n']}] {where(c)}  \n:gray[{label}]")
         offset = c["start"] - c.get("excerpt_start", c["start"])
         st.markdown(view.marked_quote(c["excerpt"], c["quote"], offset), unsafe_allow_html=True)
-        pdf = c.get("page") and c["source"].lower().endswith(".pdf")
-        kind = f"page {c['page']}" if pdf else "in context"
+        pdf = c.get("page") and kind_for(c["source"]) == "pdf"
+        kind = f"page {c['page']}" if pdf else "image" if drawable(c["source"], 0) else "in context"
         if st.toggle(f"Open {kind}", key=f"open-{message_id}-{c['n']}"):
             open_source(c, c["start"], c["end"], c["quote"])
 

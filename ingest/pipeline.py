@@ -17,6 +17,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from ingest import boxes
 from ingest.chunk import chunk_document, embedding_text
 from ingest.files import discover
 from ingest.load import kind_for
@@ -72,6 +73,7 @@ class _Prepared:
     chunks: list[Chunk]
     notes: tuple[str, ...]
     existed: bool
+    boxes: tuple = ()  # word boxes of OCR'd pages (ingest.boxes)
 
 
 @dataclass
@@ -403,6 +405,7 @@ class Ingestor:
             chunks=chunks,
             notes=doc.notes,
             existed=previous is not None and previous.status == INDEXED,
+            boxes=doc.boxes,
         )
 
     def _flush(self, batch: list[_Prepared], report: IngestReport, progress: Progress) -> None:
@@ -440,6 +443,11 @@ class Ingestor:
                 raise
             reason = f"could not index: {type(exc).__name__}: {exc}"
             return self._fail(p.path, p.kind, reason, self.manifest.get(p.path))
+        old = self.manifest.get(p.path)
+        if p.boxes:
+            boxes.save(self.settings.home, p.path, p.sha256, p.boxes)
+        if old is not None and old.sha256 and old.sha256 != p.sha256:
+            boxes.delete(self.settings.home, p.path, old.sha256)
         self.manifest.put(
             FileRecord(
                 path=p.path,
@@ -473,6 +481,8 @@ class Ingestor:
 
     def _remove_one(self, path: str) -> FileResult:
         rec = self.manifest.get(path)
+        if rec is not None and rec.sha256:
+            boxes.delete(self.settings.home, path, rec.sha256)
         ids = set(rec.chunk_ids) if rec else set()
         ids |= self._ids_for_source(path)
         self._delete(ids)

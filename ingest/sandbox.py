@@ -99,13 +99,30 @@ class Sandbox:
         except (KeyError, TypeError, ValueError) as exc:
             raise LoadError(f"the parser gave an unreadable reply ({exc})") from None
 
-    def render(self, path: str, page: int, width: int) -> bytes:
-        """A PDF page as PNG bytes (see `ingest.render`); failures are QuireErrors."""
+    def render(
+        self,
+        path: str,
+        page: int,
+        width: int,
+        span: tuple[int, int] | None = None,
+        boxes: list | None = None,
+    ) -> bytes:
+        """A page of a PDF or image as PNG bytes, the quote at `span` (or `boxes`)
+        highlighted (see `ingest.render`); failures are QuireErrors."""
+        span = (int(span[0]), int(span[1])) if span else None
+        boxes = [tuple(float(v) for v in b[:4]) for b in boxes or []]
         if self.inline:
             from ingest.render import render_page
 
-            return render_page(path, page, width)
-        header = {"op": "render", "path": str(path), "page": int(page), "width": int(width)}
+            return render_page(path, page, width, span, boxes)
+        header = {
+            "op": "render",
+            "path": str(path),
+            "page": int(page),
+            "width": int(width),
+            "span": list(span) if span else None,
+            "boxes": [list(b) for b in boxes],
+        }
         _, png = self._call(header, b"", QuireError)
         if not png.startswith(b"\x89PNG\r\n\x1a\n"):
             raise QuireError("the page renderer gave no image")

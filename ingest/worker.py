@@ -108,7 +108,12 @@ def _load(header: dict, data: bytes) -> dict:
 def _render(header: dict) -> bytes:
     from ingest.render import render_page
 
-    return render_page(header["path"], int(header["page"]), int(header["width"]))
+    span = header.get("span")
+    boxes = [tuple(float(v) for v in b) for b in header.get("boxes") or []]
+    return render_page(
+        header["path"], int(header["page"]), int(header["width"]), tuple(span) if span else None,
+        boxes,
+    )  # fmt: skip
 
 
 def main() -> None:

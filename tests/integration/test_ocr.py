@@ -85,3 +85,30 @@ def test_ocr_runs_in_the_worker_and_keeps_its_boxes():
     finally:
         sandbox.close()
     assert "translucent" in doc.pages[0] and doc.boxes
+
+
+def test_an_ingested_scan_keeps_its_boxes_for_the_app(tmp_path):
+    from ingest import boxes
+    from rag.engine import build_engine
+    from rag.settings import Settings
+
+    image = tmp_path / "docs" / "frog.png"
+    image.parent.mkdir()
+    image.write_bytes(png(scan(SENTENCE)))
+    engine = build_engine(Settings(home=tmp_path / "home", embedder="fake"))
+    try:
+        report = engine.ingest([str(image)])
+        assert report.files[0].status == "added" and report.files[0].notes[0].startswith("OCR:")
+        hit = engine.search("translucent belly", k=1)[0].chunk
+        record = engine.manifest.get(str(image))
+        start = hit.text.index("translucent") + hit.start
+        marks = boxes.of_span(
+            engine.settings.home, str(image), record.sha256, None, start, start + 11
+        )
+        assert len(marks) == 1 and all(0 <= v <= 1 for v in marks[0])
+        drawn = engine.sandbox.render(str(image), 1, 600, boxes=marks)
+        assert drawn.startswith(b"\x89PNG")
+        engine.remove(str(image))
+        assert not boxes.of_span(engine.settings.home, str(image), record.sha256, None, 0, 99)
+    finally:
+        engine.close()

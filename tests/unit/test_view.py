@@ -75,3 +75,27 @@ def test_marked_text_reads_back_exactly_once_unescaped():
     body = out[out.index(">") + 1 : out.rindex("</div>")]
     assert html.unescape(body.replace("<mark>", "").replace("</mark>", "")) == text
     assert "<b>" not in out and "](" not in out
+
+
+def yellow(png: bytes) -> int:
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(1 for r, g, b in image.getdata() if r > 200 and g > 170 and b < 120)
+
+
+def test_a_quote_is_highlighted_on_the_pdf_page_itself(tmp_path):
+    text = "Field notes.\nThe glass frog has a translucent belly.\nIt lives near waterfalls."
+    pdf = write(tmp_path / "f.pdf", make_pdf([text]))
+    sandbox = Sandbox()
+    try:
+        page_text = view.source_text(str(pdf), 1, sandbox)
+        start = page_text.index("translucent belly")
+        plain = view.page_png(str(pdf), 1, sandbox, width=600)
+        marked = view.page_png(str(pdf), 1, sandbox, (start, start + 17), width=600)
+        boxed = view.page_png(str(pdf), 1, sandbox, boxes=[(0.1, 0.1, 0.3, 0.12)], width=600)
+    finally:
+        sandbox.close()
+    assert yellow(plain) == 0 and yellow(marked) > 50 and yellow(boxed) > 200
