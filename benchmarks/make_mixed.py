@@ -129,6 +129,27 @@ def pdf(items) -> bytes:
     return bytes(doc.output())
 
 
+def scans(items) -> tuple[bytes, bytes]:
+    """A scanned PDF (pages as 200 dpi images, no text layer) and a PNG photo of a page."""
+    import pypdfium2 as pdfium
+    from fpdf import FPDF
+
+    images = []
+    for title, text in items:
+        src = pdfium.PdfDocument(pdf([(title, text)]))
+        images.append(src[0].render(scale=200 / 72).to_pil().convert("L"))
+        src.close()
+    doc = FPDF()
+    for image in images[:-1]:
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        doc.add_page()
+        doc.image(buf, x=0, y=0, w=210)
+    photo = io.BytesIO()
+    images[-1].save(photo, format="PNG")
+    return bytes(doc.output()), photo.getvalue()
+
+
 def markdown(items) -> bytes:
     return "".join(f"## {t}\n\n{x}\n\n" for t, x in items).encode()
 
@@ -160,6 +181,9 @@ def main() -> int:
         write("table.csv", csv_(paragraphs(corpus, rng, 50), 2000))
         write("papers.pdf", pdf(paragraphs(corpus, rng, 30)))
         write("notes.md", markdown(paragraphs(corpus, rng, 10)))
+        scanned, photo = scans(paragraphs(corpus, rng, 4))
+        write("scan.pdf", scanned)
+        write("photo.png", photo)
     print(f"wrote {len(list(out.iterdir()))} files to {out}")
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -106,6 +107,17 @@ def formats(docs: Path, settings: Settings) -> dict:
                 row["pages"] += len(doc.pages) if doc.paged else 1
             except QuireError:
                 row["failed"] += 1
+                doc = None
+            for note in doc.notes if doc else ():
+                m = re.match(r"OCR: (\d+) pages?.* in ([\d.]+) s", note)
+                if m:  # the OCR'd pages, counted apart as well
+                    ocr = out.setdefault(
+                        "(OCR, of the above)",
+                        {"files": 0, "failed": 0, "pages": 0, "seconds": 0.0},
+                    )
+                    ocr["files"] += 1
+                    ocr["pages"] += int(m.group(1))
+                    ocr["seconds"] += float(m.group(2))
             row["seconds"] += time.perf_counter() - t
             row["files"] += 1
     finally:
