@@ -221,3 +221,39 @@ def zip_bomb(name: str = "word/document.xml", mb: int = 600) -> bytes:
             for _ in range(mb):
                 f.write(block)
     return buf.getvalue()
+
+
+def million_empty_cells() -> bytes:
+    """An .xlsx whose sheet lists a million cells with a style and no value (1,000 rows of
+    1,000), and one real value: how some exports pad a sheet."""
+    import re
+
+    base = make_xlsx()
+    src = zipfile.ZipFile(io.BytesIO(base))
+    cols = []
+    for i in range(1000):  # column letters A .. ALL
+        n, name = i + 1, ""
+        while n:
+            n, r = divmod(n - 1, 26)
+            name = chr(65 + r) + name
+        cols.append(name)
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}" s="0"/>' for c in cols) + "</row>"
+        for r in range(1, 1001)
+    )
+    sheet = src.read("xl/worksheets/sheet1.xml").decode()
+    sheet = re.sub(r"<sheetData>.*</sheetData>", "", sheet, flags=re.S)
+    sheet = re.sub(r"<sheetData\s*/>", "", sheet)
+    at = sheet.index("<pageMargins") if "<pageMargins" in sheet else sheet.index("</worksheet>")
+    data = (
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Total 1,355</t></is></c></row>'
+        + rows.replace('<row r="1">', '<row r="1001">', 1)
+        + "</sheetData>"
+    )
+    sheet = sheet[:at] + data + sheet[at:]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            body = sheet.encode() if item.filename == "xl/worksheets/sheet1.xml" else src.read(item)
+            out.writestr(item.filename, body)
+    return buf.getvalue()

@@ -119,3 +119,13 @@ def test_a_password_protected_office_file_says_so():
 def test_an_office_file_named_as_another_is_read_by_its_content():
     doc = load("slides.docx", make.make_pptx())
     assert doc.kind == "pptx" and "read as PowerPoint" in doc.notes[0]
+
+
+def test_a_sheet_padded_with_a_million_empty_cells_is_read_quickly():
+    import time
+
+    data = make.million_empty_cells()
+    began = time.perf_counter()
+    doc = load("padded.xlsx", data)
+    assert doc.pages[0].startswith("Total 1,355") and len(doc.pages[0]) < 10_000
+    assert time.perf_counter() - began < 120

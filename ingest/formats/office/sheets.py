@@ -179,7 +179,7 @@ MAX_REPEAT = 1000  # an ODS row or cell "repeated" more often is empty padding
 def load_ods(data: bytes, limits: Limits, options: Options) -> Document:
     """OpenDocument spreadsheets (odfpy); repeated rows and cells expanded, within reason."""
     from ingest.formats.archive import checked_zip
-    from ingest.formats.office import _children, _odf
+    from ingest.formats.office.documents import _children, _odf
 
     checked_zip(data, "OpenDocument spreadsheet")
     from odf import table, teletype

@@ -54,9 +54,9 @@ _COMMENT = ("#", "//", "/*", "*", "--", ";", "%")
 
 
 def load_source(data: bytes, limits: Limits, options: Options, language: str) -> Document:
-    """A source file split at its definitions (see `ingest.formats.treesitter`); a file the
+    """A source file split at its definitions (see `ingest.formats.code.treesitter`); a file the
     grammar cannot make sense of is still indexed, with a note."""
-    from ingest.formats.treesitter import definitions
+    from ingest.formats.code.treesitter import definitions
 
     text, notes = _text(data, limits)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 
 from ingest.formats.archive import checked_zip
-from ingest.formats.office import _odf, _short
+from ingest.formats.office.documents import _odf, _short
 from ingest.limits import Limits, Options
 from rag.errors import LoadError
 from rag.types import Document, Section
