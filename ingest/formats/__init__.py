@@ -32,7 +32,7 @@ class Format:
 _T = "ingest.formats."
 FORMATS = (
     Format("markdown", (".md", ".markdown"), _T + "text:load_markdown", "Markdown"),
-    Format("text", (".txt", ".text", ".log"), _T + "text:load_text", "text"),
+    Format("text", (".txt", ".text"), _T + "text:load_text", "text"),
     Format("rst", (".rst",), _T + "text:load_rst", "reStructuredText"),
     Format("org", (".org",), _T + "text:load_org", "Org"),
     Format("asciidoc", (".adoc", ".asciidoc"), _T + "text:load_asciidoc", "AsciiDoc"),
