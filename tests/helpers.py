@@ -72,3 +72,18 @@ class ChromaServer:
             except Exception:
                 self.proc.kill()
         self.log.close()
+
+
+def loaded_chunks(name: str, data: bytes, size: int = 64):
+    """`data` loaded as file `name` and chunked with the fake embedder's counter, every chunk
+    checked to be the exact span of its page; (document, chunks)."""
+    from ingest.chunk import chunk_document
+    from ingest.load import load
+    from rag.retrieval.embed import HashEmbedder
+
+    doc = load(name, data)
+    counter = HashEmbedder().count_tokens
+    out = chunk_document(doc, f"/src/{name}", size, 8, counter, 10_000)
+    for c in out:
+        assert doc.page_text(c.page)[c.start : c.end] == c.text
+    return doc, out

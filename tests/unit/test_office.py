@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.chunk import chunk_document
 from ingest.load import load
 from rag.errors import LoadError
-from rag.retrieval.embed import HashEmbedder
 from tests import documents as make
+from tests.helpers import loaded_chunks
 
-FAKE = HashEmbedder()
-
-
-def chunks(name: str, data: bytes, size: int = 64):
-    doc = load(name, data)
-    out = chunk_document(doc, f"/src/{name}", size, 8, FAKE.count_tokens, 10_000)
-    for c in out:
-        assert doc.page_text(c.page)[c.start : c.end] == c.text
-    return doc, out
+chunks = loaded_chunks
 
 
 def test_docx_headings_tables_and_comments():
