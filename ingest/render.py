@@ -5,26 +5,15 @@ OCR word boxes). Run in the parse worker (`ingest.sandbox`): the files are untru
 from __future__ import annotations
 
 import io
-import math
 import os
-import re
 
+from ingest.formats.pdf import CONTROL_CHARS
+from ingest.pdfium import PDFIUM_LOCK, scale_for
 from rag.errors import QuireError
 
-MAX_PIXELS = 16_000_000  # about 64 MB of RGBA: a 900-px-wide A4 page is under 1.2 million
-MAX_SIDE = 8_000
 MARK = (255, 214, 0, 110)  # translucent yellow
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 as fractions of the page
-
-
-def scale_for(width_pt: float, height_pt: float, width_px: int) -> float:
-    """The render scale giving `width_px` pixels across, reduced so that neither side is over
-    MAX_SIDE pixels and the whole page is under MAX_PIXELS (a 1 x 14,400 pt page would
-    otherwise be 900 x 13 million pixels)."""
-    w, h = max(width_pt, 1.0), max(height_pt, 1.0)
-    return min(width_px / w, MAX_SIDE / w, MAX_SIDE / h, math.sqrt(MAX_PIXELS / (w * h)))
 
 
 def render_page(
@@ -66,8 +55,6 @@ def highlighted(image, boxes: list[Box]):
 
 def _pdf_page(path: str, page: int, width: int, span):
     import pypdfium2 as pdfium
-
-    from ingest.formats.pdf import PDFIUM_LOCK
 
     name = os.path.basename(path)
     with PDFIUM_LOCK:
@@ -117,7 +104,7 @@ def _indexed(raw: str) -> list[int]:
             out.append(i)
             i += 2 if raw[i + 1 : i + 2] == "\n" else 1
             continue
-        if not _CONTROL.match(ch):
+        if not CONTROL_CHARS.match(ch):
             out.append(i)
         i += 1
     return out

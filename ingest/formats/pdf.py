@@ -5,16 +5,15 @@ from __future__ import annotations
 import io
 import logging
 import re
-import threading
 
 from ingest.formats.text import _normalise
 from ingest.limits import Limits, Options
+from ingest.pdfium import PDFIUM_LOCK, scale_for
 from rag.errors import LoadError
 from rag.types import Document, Section
 
-# PDFium (pypdfium2) is not thread-safe: every call into it takes this lock.
-PDFIUM_LOCK = threading.Lock()
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Removed from PDF text (a page's text as indexed); ingest.render maps offsets through it too.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 OCR_DPI = 200  # pages without a text layer are rendered at this resolution for OCR
@@ -56,7 +55,6 @@ def _with_ocr(data, pages, failed, blank, options: Options, limits: Limits) -> D
     import pypdfium2 as pdfium
 
     from ingest import ocr
-    from ingest.render import scale_for
 
     began, boxes, done, problem = time.perf_counter(), [], [], ""
     pages = list(pages)
@@ -118,7 +116,7 @@ def _pdfium_pages(data: bytes, limits: Limits = Limits()) -> tuple[list[str], li
             pages, failed, chars = [], [], 0
             for i in range(len(pdf)):
                 try:
-                    pages.append(_CONTROL.sub("", _normalise(_pdfium_text(pdf, i))))
+                    pages.append(CONTROL_CHARS.sub("", _normalise(_pdfium_text(pdf, i))))
                 except Exception:  # a broken page must not lose the others
                     pages.append("")
                     failed.append(i + 1)
