@@ -16,9 +16,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from ingest import boxes
 from ingest.formats import labels, suffixes
 from ingest.load import kind_for
+from ingest.pages import boxes
 from ingest.uploads import Uploads
 from rag.answer.policy import resolve_mode
 from rag.chat import view

@@ -17,13 +17,13 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingest import boxes
 from ingest.chunk import chunk_document, embedding_text
 from ingest.files import discover
 from ingest.load import kind_for
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
 from ingest.manifest import INDEXED, FileRecord, Manifest
+from ingest.pages import boxes
 from ingest.sandbox import Sandbox
 from rag.errors import DiskFullError, IndexMismatchError, LoadError, QuireError, is_disk_full
 from rag.retrieval.embed import Embedder, release_memory
@@ -73,7 +73,7 @@ class _Prepared:
     chunks: list[Chunk]
     notes: tuple[str, ...]
     existed: bool
-    boxes: tuple = ()  # word boxes of OCR'd pages (ingest.boxes)
+    boxes: tuple = ()  # word boxes of OCR'd pages (ingest.pages.boxes)
 
 
 @dataclass

@@ -108,11 +108,11 @@ class Sandbox:
         boxes: list | None = None,
     ) -> bytes:
         """A page of a PDF or image as PNG bytes, the quote at `span` (or `boxes`)
-        highlighted (see `ingest.render`); failures are QuireErrors."""
+        highlighted (see `ingest.pages.render`); failures are QuireErrors."""
         span = (int(span[0]), int(span[1])) if span else None
         boxes = [tuple(float(v) for v in b[:4]) for b in boxes or []]
         if self.inline:
-            from ingest.render import render_page
+            from ingest.pages.render import render_page
 
             return render_page(path, page, width, span, boxes)
         header = {

@@ -106,7 +106,7 @@ def _load(header: dict, data: bytes) -> dict:
 
 
 def _render(header: dict) -> bytes:
-    from ingest.render import render_page
+    from ingest.pages.render import render_page
 
     span = header.get("span")
     boxes = [tuple(float(v) for v in b) for b in header.get("boxes") or []]

@@ -17,7 +17,7 @@ MAX_PIXELS = 100_000_000  # 10,000 x 10,000: a larger image is refused before it
 def load_image(data: bytes, limits: Limits, options: Options) -> Document:
     from PIL import Image
 
-    from ingest import ocr
+    from ingest.pages import ocr
 
     if not options.ocr:
         raise LoadError("an image: its text needs OCR, which is off (QUIRE_OCR)")

@@ -8,11 +8,11 @@ import re
 
 from ingest.formats.text import _normalise
 from ingest.limits import Limits, Options
-from ingest.pdfium import PDFIUM_LOCK, scale_for
+from ingest.pages.pdfium import PDFIUM_LOCK, scale_for
 from rag.errors import LoadError
 from rag.types import Document, Section
 
-# Removed from PDF text (a page's text as indexed); ingest.render maps offsets through it too.
+# Removed from PDF text (a page's text as indexed); ingest.pages.render maps offsets through it too.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -54,7 +54,7 @@ def _with_ocr(data, pages, failed, blank, options: Options, limits: Limits) -> D
 
     import pypdfium2 as pdfium
 
-    from ingest import ocr
+    from ingest.pages import ocr
 
     began, boxes, done, problem = time.perf_counter(), [], [], ""
     pages = list(pages)

@@ -98,7 +98,7 @@ def source_text(path: str, page: int | None, sandbox) -> str:
 def page_png(path: str, page: int, sandbox, span=None, boxes=None, width: int = 900) -> bytes:
     """Page `page` (1-based) of a PDF or image as a PNG about `width` pixels wide, the quote
     at `span` of its text (or the word `boxes` of an OCR'd page) highlighted; rendered in
-    `sandbox` within a pixel budget (`ingest.render`)."""
+    `sandbox` within a pixel budget (`ingest.pages.render`)."""
     return sandbox.render(path, page, width, span, boxes)
 
 

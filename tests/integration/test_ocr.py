@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from ingest import ocr
 from ingest.limits import Options
 from ingest.load import load
+from ingest.pages import ocr
 from ingest.sandbox import Sandbox
 from tests.pdfs import make_pdf
 
@@ -88,7 +88,7 @@ def test_ocr_runs_in_the_worker_and_keeps_its_boxes():
 
 
 def test_an_ingested_scan_keeps_its_boxes_for_the_app(tmp_path):
-    from ingest import boxes
+    from ingest.pages import boxes
     from rag.engine import build_engine
     from rag.settings import Settings
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from ingest.pdfium import MAX_PIXELS, MAX_SIDE
+from ingest.pages.pdfium import MAX_PIXELS, MAX_SIDE
 from ingest.sandbox import Sandbox
 from rag.chat import view
 from tests.helpers import write

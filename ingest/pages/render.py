@@ -8,7 +8,7 @@ import io
 import os
 
 from ingest.formats.pdf import CONTROL_CHARS
-from ingest.pdfium import PDFIUM_LOCK, scale_for
+from ingest.pages.pdfium import PDFIUM_LOCK, scale_for
 from rag.errors import QuireError
 
 MARK = (255, 214, 0, 110)  # translucent yellow
