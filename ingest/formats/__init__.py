@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.limits import Limits, Options
+from rag.errors import LoadError
 from rag.types import Document
 
 
@@ -24,9 +25,19 @@ class Format:
     args: tuple = ()  # passed to the loader after the options (a language's name)
 
     def load(self, data: bytes, limits: Limits, options: Options) -> Document:
+        """The loader's Document; anything a parsing library raises on a broken file (zipfile,
+        XML, openpyxl's own errors ...) becomes a LoadError with what it said."""
         module, function = self.loader.split(":")
         loader = getattr(importlib.import_module(module), function)
-        return loader(data, limits, options, *self.args)
+        try:
+            return loader(data, limits, options, *self.args)
+        except (LoadError, MemoryError, RecursionError):
+            raise
+        except Exception as exc:
+            what = " ".join(str(exc).split())[:160] or "no detail"
+            raise LoadError(
+                f"could not be read as {self.label} ({type(exc).__name__}: {what})"
+            ) from None
 
 
 _T = "ingest.formats."
