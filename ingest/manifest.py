@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.sqlite import open_db
+from rag.sqlite import open_db, transaction
 from rag.types import DocumentInfo
 
 INDEXED, FAILED = "indexed", "failed"
@@ -121,18 +121,14 @@ class Manifest:
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
     def set_meta(self, meta: dict[str, str]) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.execute("DELETE FROM meta")
-        self._db.executemany(
-            "INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()]
-        )
-        self._db.execute("COMMIT")
+        with transaction(self._db) as db:
+            db.execute("DELETE FROM meta")
+            db.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
 
     def clear(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.execute("DELETE FROM files")
-        self._db.execute("DELETE FROM meta")
-        self._db.execute("COMMIT")
+        with transaction(self._db) as db:
+            db.execute("DELETE FROM files")
+            db.execute("DELETE FROM meta")
 
 
 def _record(row) -> FileRecord:

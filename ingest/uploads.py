@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.sqlite import open_db
+from rag.sqlite import open_db, transaction
 
 _UNSAFE = re.compile(r"[^\w.\- ()+,]+", re.UNICODE)
 MAX_NAME_BYTES = 200  # UTF-8 bytes; file systems allow 255, and " (12)" may be added
@@ -84,7 +84,7 @@ class Uploads:
         different file whose name is taken gets `name (2)`, `name (3)` ..."""
         self.folder.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256(data).hexdigest()
-        with self._lock, _transaction(self._db):
+        with self._lock, transaction(self._db):  # other processes saving wait their turn
             earlier = self._find(digest)
             if earlier is not None:
                 return Saved(earlier, True)
@@ -179,19 +179,6 @@ def _claim(tmp: str, path: Path) -> bool:
         return False
     os.replace(tmp, path)
     return True
-
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT: other processes saving uploads wait their turn."""
-
-    def __init__(self, db):
-        self.db = db
-
-    def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind, exc, tb):
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _key(path: str | Path) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rag.answer.followup import Turn
 from rag.errors import QuireError
-from rag.sqlite import open_db
+from rag.sqlite import open_db, transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -136,15 +136,8 @@ class ChatStore:
 
     @contextmanager
     def _transaction(self):
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db) as db:
+            yield db
 
     @staticmethod
     def _insert(db, chat_id: int, message: Message, now: float) -> int:

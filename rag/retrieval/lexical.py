@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from rag.sqlite import open_db
+from rag.sqlite import open_db, transaction
 from rag.types import Chunk
 
 _SCHEMA = """
@@ -56,44 +56,23 @@ class LexicalIndex:
         self._db.close()
 
     def upsert(self, chunks: Sequence[Chunk]) -> None:
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db) as db:
             self._delete([c.id for c in chunks])
             for c in chunks:
                 cur = db.execute(
                     'INSERT INTO rows (id, source, kind, page, start, "end", line_start,'
                     " line_end, unit, page_name) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        c.id,
-                        c.source,
-                        c.kind,
-                        c.page,
-                        c.start,
-                        c.end,
-                        c.line_start,
-                        c.line_end,
-                        c.unit,
-                        c.page_name,
-                    ),  # fmt: skip
-                )
+                    (c.id, c.source, c.kind, c.page, c.start, c.end, c.line_start, c.line_end,
+                     c.unit, c.page_name),
+                )  # fmt: skip
                 db.execute(
                     "INSERT INTO fts (rowid, heading, text) VALUES (?,?,?)",
                     (cur.lastrowid, _SEP.join(c.heading), c.text),
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def delete(self, ids: Iterable[str]) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db):
             self._delete(list(ids))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def _delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 500):
@@ -118,10 +97,9 @@ class LexicalIndex:
         return self._db.execute("SELECT count(*) FROM rows").fetchone()[0]
 
     def reset(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        self._db.execute("DELETE FROM rows")
-        self._db.execute("DELETE FROM fts")
-        self._db.execute("COMMIT")
+        with transaction(self._db) as db:
+            db.execute("DELETE FROM rows")
+            db.execute("DELETE FROM fts")
 
     def search(
         self,
