@@ -58,7 +58,7 @@ def confine(memory_mb: int) -> None:
 
 def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
     """One request answered: {"ok": ...} or {"error": kind, "message": ...}."""
-    from rag.errors import LoadError, QuireError
+    from rag.errors import LoadError, QuireError, brief
 
     try:
         if header.get("op") == "load":
@@ -75,7 +75,7 @@ def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
     except RecursionError:
         return {"error": "load", "message": "too deeply nested to read"}, b""
     except Exception as exc:  # a parser bug on a strange file: the parent records it
-        return {"error": "unexpected", "message": f"{type(exc).__name__}: {exc}"[:300]}, b""
+        return {"error": "unexpected", "message": f"{type(exc).__name__}: {brief(exc, 280)}"}, b""
 
 
 _OUT = None  # where frames go: set by main()

@@ -36,3 +36,10 @@ def is_disk_full(exc: BaseException | None) -> bool:
             return True
         exc = exc.__cause__ or exc.__context__
     return False
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """An exception as part of a one-line reason: its message, whitespace collapsed, cut to
+    `limit` characters (its class name if it says nothing)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."

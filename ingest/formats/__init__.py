@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.limits import Limits, Options
-from rag.errors import LoadError
+from rag.errors import LoadError, brief
 from rag.types import Document
 
 
@@ -34,9 +34,8 @@ class Format:
         except (LoadError, MemoryError, RecursionError):
             raise
         except Exception as exc:
-            what = " ".join(str(exc).split())[:160] or "no detail"
             raise LoadError(
-                f"could not be read as {self.label} ({type(exc).__name__}: {what})"
+                f"could not be read as {self.label} ({type(exc).__name__}: {brief(exc)})"
             ) from None
 
 

@@ -8,7 +8,7 @@ import time
 import warnings
 
 from ingest.limits import Limits, Options
-from rag.errors import LoadError
+from rag.errors import LoadError, brief
 from rag.types import Document, Section
 
 MAX_PIXELS = 100_000_000  # 10,000 x 10,000: a larger image is refused before it is decoded
@@ -33,7 +33,7 @@ def load_image(data: bytes, limits: Limits, options: Options) -> Document:
             f"an image over {MAX_PIXELS:,} pixels: refused (a decompression bomb?)"
         ) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise LoadError(f"damaged or unreadable image ({exc})"[:200]) from None
+        raise LoadError(f"damaged or unreadable image ({brief(exc)})") from None
     if w * h > MAX_PIXELS:
         raise LoadError(f"an image of {w:,} x {h:,} pixels, over {MAX_PIXELS:,}: refused")
     limits.check_pages(frames)
@@ -44,7 +44,7 @@ def load_image(data: bytes, limits: Limits, options: Options) -> Document:
             image.seek(i)
             image.load()
         except (OSError, ValueError, EOFError) as exc:
-            raise LoadError(f"damaged image (frame {i + 1}: {exc})"[:200]) from None
+            raise LoadError(f"damaged image (frame {i + 1}: {brief(exc)})") from None
         text, words = ocr.read(image, options.ocr_languages)
         options.step()
         chars += len(text)

@@ -9,7 +9,7 @@ import re
 from ingest.formats.text import _normalise
 from ingest.limits import Limits, Options
 from ingest.pages.pdfium import PDFIUM_LOCK, scale_for
-from rag.errors import LoadError
+from rag.errors import LoadError, brief
 from rag.types import Document, Section
 
 # Removed from PDF text (a page's text as indexed); ingest.pages.render maps offsets through it too.
@@ -165,9 +165,9 @@ def _pypdf_pages(data: bytes, limits: Limits = Limits()) -> tuple[list[str], lis
             "encrypted PDF: it needs a password, which Quire does not ask for"
         ) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise LoadError(f"corrupt PDF ({_short(exc)})") from None
+        raise LoadError(f"corrupt PDF ({brief(exc)})") from None
     except Exception as exc:  # pypdf raises many kinds on damaged files
-        raise LoadError(f"corrupt PDF ({type(exc).__name__}: {_short(exc)})") from None
+        raise LoadError(f"corrupt PDF ({type(exc).__name__}: {brief(exc)})") from None
     return pages, failed
 
 
@@ -192,11 +192,6 @@ def _decrypt_without_password(reader) -> bool:
         return bool(reader.decrypt(""))
     except Exception:
         return False
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _ranges(numbers: list[int]) -> str:

@@ -10,7 +10,7 @@ import re
 from ingest.formats.archive import checked_zip
 from ingest.formats.text import Builder
 from ingest.limits import Limits, Options
-from rag.errors import LoadError
+from rag.errors import LoadError, brief
 from rag.types import Document
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -26,7 +26,7 @@ def load_docx(data: bytes, limits: Limits, options: Options) -> Document:
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many kinds on damaged files
-        raise LoadError(f"damaged Word file ({type(exc).__name__}: {_short(exc)})") from None
+        raise LoadError(f"damaged Word file ({type(exc).__name__}: {brief(exc)})") from None
     out = Builder(limits)
     for el in document.element.body.iterchildren():
         if el.tag == _W + "p":
@@ -116,7 +116,7 @@ def _odf(data: bytes, what: str):
     try:
         return load(io.BytesIO(data))
     except Exception as exc:  # odfpy raises many kinds on damaged files
-        raise LoadError(f"damaged {what} ({type(exc).__name__}: {_short(exc)})") from None
+        raise LoadError(f"damaged {what} ({type(exc).__name__}: {brief(exc)})") from None
 
 
 def _walk_odt(node, out: Builder) -> None:
@@ -158,13 +158,8 @@ def load_rtf(data: bytes, limits: Limits, options: Options) -> Document:
     try:
         text = rtf_to_text(data.decode("latin-1"), errors="ignore")
     except Exception as exc:
-        raise LoadError(f"damaged RTF file ({type(exc).__name__}: {_short(exc)})") from None
+        raise LoadError(f"damaged RTF file ({type(exc).__name__}: {brief(exc)})") from None
     out = Builder(limits)
     for para in text.split("\n"):
         out.add(para)
     return out.document("rtf")
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."

@@ -10,7 +10,7 @@ import io
 
 from ingest.formats.text import decode_text
 from ingest.limits import Limits, Options
-from rag.errors import LoadError
+from rag.errors import LoadError, brief
 from rag.types import Document, Section
 
 SEP = " | "
@@ -106,7 +106,7 @@ def load_xlsx(data: bytes, limits: Limits, options: Options) -> Document:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on damaged files
-        raise LoadError(f"damaged Excel workbook ({type(exc).__name__}: {exc})"[:300]) from None
+        raise LoadError(f"damaged Excel workbook ({type(exc).__name__}: {brief(exc)})") from None
     try:
         sheets = book.worksheets
         limits.check_pages(len(sheets))
@@ -146,7 +146,7 @@ def load_xls(data: bytes, limits: Limits, options: Options) -> Document:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
     except Exception as exc:  # xlrd raises many kinds on damaged files
         raise LoadError(
-            f"damaged Excel 97-2003 workbook ({type(exc).__name__}: {exc})"[:300]
+            f"damaged Excel 97-2003 workbook ({type(exc).__name__}: {brief(exc)})"
         ) from None
     limits.check_pages(book.nsheets)
     out, chars = [], 0

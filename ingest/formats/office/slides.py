@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 
 from ingest.formats.archive import checked_zip
-from ingest.formats.office.documents import _odf, _short
+from ingest.formats.office.documents import _odf
 from ingest.limits import Limits, Options
-from rag.errors import LoadError
+from rag.errors import LoadError, brief
 from rag.types import Document, Section
 
 
@@ -20,7 +20,7 @@ def load_pptx(data: bytes, limits: Limits, options: Options) -> Document:
         deck = Presentation(io.BytesIO(data))
         slides = list(deck.slides)
     except Exception as exc:  # python-pptx raises many kinds on damaged files
-        raise LoadError(f"damaged PowerPoint file ({type(exc).__name__}: {_short(exc)})") from None
+        raise LoadError(f"damaged PowerPoint file ({type(exc).__name__}: {brief(exc)})") from None
     limits.check_pages(len(slides))
     texts, titles = [], []
     for slide in slides:
