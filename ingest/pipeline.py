@@ -369,7 +369,7 @@ class Ingestor:
                         path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
                     ),
                 )
-            doc = self.sandbox.load(path, data, self.settings.pdf_engine)
+            doc = self.sandbox.load(path, data)
             chunks = chunk_document(
                 doc,
                 path,

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import weakref
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 from ingest.formats import KINDS
@@ -79,19 +79,16 @@ class Sandbox:
 
     # --- requests -----------------------------------------------------------------------
 
-    def load(self, name: str, data: bytes, engine: str | None = None) -> Document:
-        """`ingest.load.load` in the worker; every failure is a LoadError with the reason.
-        `engine` overrides the options' PDF engine."""
-        options = self.options
-        if engine is not None and engine != options.pdf_engine:
-            options = replace(options, pdf_engine=engine)
+    def load(self, name: str, data: bytes) -> Document:
+        """`ingest.load.load` in the worker, with this sandbox's limits and options; every
+        failure is a LoadError with the reason."""
         if self.inline:
-            return load(name, data, limits=self.limits, options=options)
+            return load(name, data, limits=self.limits, options=self.options)
         header = {
             "op": "load",
             "name": str(name),
             "limits": asdict(self.limits),
-            "options": options.wire(),
+            "options": self.options.wire(),
         }
         reply, _ = self._call(header, data, LoadError)
         try:

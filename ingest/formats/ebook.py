@@ -34,7 +34,7 @@ def load_epub(data: bytes, limits: Limits, options: Options) -> Document:
     spine = [items[r.get("idref")] for r in opf.iter(f"{_OPF}itemref") if r.get("idref") in items]
     chapters = [p for p, item in spine if "html" in (item.get("media-type") or "")]
     limits.check_pages(len(chapters))
-    titles = _toc_titles(z, items, base)
+    titles = _toc_titles(z, items)
     pages, names, sections, chars = [], [], [], 0
     for path in chapters:
         try:
@@ -69,37 +69,35 @@ def _xml(z, name: str):
         return None
 
 
-def _toc_titles(z, items, base: str) -> dict[str, str]:
+def _toc_titles(z, items) -> dict[str, str]:
     """Chapter file -> its title in the NCX (EPUB 2) or nav document (EPUB 3)."""
     out: dict[str, str] = {}
     for path, item in items.values():
-        media, props = item.get("media-type") or "", item.get("properties") or ""
-        if media == "application/x-dtbncx+xml":
-            root = _xml(z, path)
-            for point in (
-                root.iter("{http://www.daisy.org/z3986/2005/ncx/}navPoint")
-                if (root is not None)
-                else ()
-            ):
-                label = (
-                    "".join(point.find(".//{*}text").itertext())
-                    if point.find(".//{*}text") is not None
-                    else ""
+        if item.get("media-type") == "application/x-dtbncx+xml":
+            links = _ncx_links(_xml(z, path))
+        elif "nav" in (item.get("properties") or "").split():
+            links = _nav_links(_xml(z, path))
+        else:
+            continue
+        for href, label in links:
+            label = " ".join(label.split())
+            href = href.split("#")[0]
+            if href and label:  # links are relative to the table of contents' own file
+                out.setdefault(
+                    posixpath.normpath(posixpath.join(posixpath.dirname(path), href)), label
                 )
-                content = point.find("{*}content")
-                if content is not None and label.strip():
-                    target = posixpath.normpath(
-                        posixpath.join(
-                            posixpath.dirname(path), content.get("src", "").split("#")[0]
-                        )
-                    )
-                    out.setdefault(target, " ".join(label.split()))
-        elif "nav" in props.split():
-            root = _xml(z, path)
-            for a in root.iter("{http://www.w3.org/1999/xhtml}a") if root is not None else ():
-                href = (a.get("href") or "").split("#")[0]
-                label = " ".join("".join(a.itertext()).split())
-                if href and label:
-                    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), href))
-                    out.setdefault(target, label)
     return out
+
+
+def _ncx_links(root):
+    for point in (
+        root.iter("{http://www.daisy.org/z3986/2005/ncx/}navPoint") if root is not None else ()
+    ):
+        text, content = point.find(".//{*}text"), point.find("{*}content")
+        if text is not None and content is not None:
+            yield content.get("src", ""), "".join(text.itertext())
+
+
+def _nav_links(root):
+    for a in root.iter("{http://www.w3.org/1999/xhtml}a") if root is not None else ():
+        yield a.get("href") or "", "".join(a.itertext())

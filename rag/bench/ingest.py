@@ -103,7 +103,7 @@ def formats(docs: Path, settings: Settings) -> dict:
             )
             t = time.perf_counter()
             try:
-                doc = sandbox.load(path, data, settings.pdf_engine)
+                doc = sandbox.load(path, data)
                 row["pages"] += len(doc.pages) if doc.paged else 1
             except QuireError:
                 row["failed"] += 1
