@@ -74,6 +74,7 @@ class _Prepared:
     notes: tuple[str, ...]
     existed: bool
     boxes: tuple = ()  # word boxes of OCR'd pages (ingest.pages.boxes)
+    previous_sha: str = ""  # the content the manifest holds for this path, if any
 
 
 @dataclass
@@ -406,6 +407,7 @@ class Ingestor:
             notes=doc.notes,
             existed=previous is not None and previous.status == INDEXED,
             boxes=doc.boxes,
+            previous_sha=previous.sha256 if previous else "",
         )
 
     def _flush(self, batch: list[_Prepared], report: IngestReport, progress: Progress) -> None:
@@ -443,11 +445,10 @@ class Ingestor:
                 raise
             reason = f"could not index: {type(exc).__name__}: {exc}"
             return self._fail(p.path, p.kind, reason, self.manifest.get(p.path))
-        old = self.manifest.get(p.path)
         if p.boxes:
             boxes.save(self.settings.home, p.path, p.sha256, p.boxes)
-        if old is not None and old.sha256 and old.sha256 != p.sha256:
-            boxes.delete(self.settings.home, p.path, old.sha256)
+        if p.previous_sha != p.sha256:
+            self._forget_boxes(p.path, p.previous_sha)
         self.manifest.put(
             FileRecord(
                 path=p.path,
@@ -472,6 +473,7 @@ class Ingestor:
         except Exception:
             pass
         self._delete(old)
+        self._forget_boxes(path, previous.sha256 if previous else "")
         self.manifest.put(
             FileRecord(
                 path=path, kind=kind, size=0, mtime_ns=0, sha256="", status=M_FAILED, error=reason
@@ -479,10 +481,14 @@ class Ingestor:
         )
         return FileResult(path, FAILED, reason)
 
+    def _forget_boxes(self, path: str, sha256: str) -> None:
+        """Drop the OCR word boxes kept for `path` at content `sha256` (none: nothing)."""
+        if sha256:
+            boxes.delete(self.settings.home, path, sha256)
+
     def _remove_one(self, path: str) -> FileResult:
         rec = self.manifest.get(path)
-        if rec is not None and rec.sha256:
-            boxes.delete(self.settings.home, path, rec.sha256)
+        self._forget_boxes(path, rec.sha256 if rec else "")
         ids = set(rec.chunk_ids) if rec else set()
         ids |= self._ids_for_source(path)
         self._delete(ids)

@@ -98,9 +98,7 @@ def formats(docs: Path, settings: Settings) -> dict:
     try:
         for path in discover([str(docs)]).files:
             data = Path(path).read_bytes()
-            row = out.setdefault(
-                kind_for(path) or "?", {"files": 0, "failed": 0, "pages": 0, "seconds": 0.0}
-            )
+            row = out.setdefault(kind_for(path) or "?", _counts())
             t = time.perf_counter()
             try:
                 doc = sandbox.load(path, data)
@@ -111,10 +109,7 @@ def formats(docs: Path, settings: Settings) -> dict:
             for note in doc.notes if doc else ():
                 m = re.match(r"OCR: (\d+) pages?.* in ([\d.]+) s", note)
                 if m:  # the OCR'd pages, counted apart as well
-                    ocr = out.setdefault(
-                        "(OCR, of the above)",
-                        {"files": 0, "failed": 0, "pages": 0, "seconds": 0.0},
-                    )
+                    ocr = out.setdefault("(OCR, of the above)", _counts())
                     ocr["files"] += 1
                     ocr["pages"] += int(m.group(1))
                     ocr["seconds"] += float(m.group(2))
@@ -128,6 +123,10 @@ def formats(docs: Path, settings: Settings) -> dict:
         row["pages_per_second"] = round(row["pages"] / s, 1)
         row["seconds"] = round(row["seconds"], 3)
     return dict(sorted(out.items()))
+
+
+def _counts() -> dict:
+    return {"files": 0, "failed": 0, "pages": 0, "seconds": 0.0}
 
 
 def pdf_extraction(pdfs: list[Path]) -> dict:

@@ -108,6 +108,12 @@ def test_an_ingested_scan_keeps_its_boxes_for_the_app(tmp_path):
         assert len(marks) == 1 and all(0 <= v <= 1 for v in marks[0])
         drawn = engine.sandbox.render(str(image), 1, 600, boxes=marks)
         assert drawn.startswith(b"\x89PNG")
+        image.write_bytes(b"\x89PNG\r\n\x1a\n broken now")  # a file that fails drops them too
+        assert engine.ingest([str(image)]).files[0].status == "failed"
+        assert not boxes.of_span(engine.settings.home, str(image), record.sha256, None, 0, 99)
+        image.write_bytes(png(scan(SENTENCE)))
+        engine.ingest([str(image)])
+        assert boxes.of_span(engine.settings.home, str(image), record.sha256, None, 0, 99)
         engine.remove(str(image))
         assert not boxes.of_span(engine.settings.home, str(image), record.sha256, None, 0, 99)
     finally:
