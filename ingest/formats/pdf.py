@@ -28,14 +28,10 @@ def load(data: bytes, limits: Limits, options: Options) -> Document:
     return _with_ocr(data, pages, failed, blank, options, limits)
 
 
-def load_pdf(data: bytes, engine: str = "auto", limits: Limits = Limits()) -> Document:
-    """The text layer page by page (1-based), no OCR. `auto`: PDFium, which is 10-20x faster
-    than pypdf here; pypdf when PDFium cannot open the file or finds no text (it also gives
-    the reasons: encrypted, corrupt). `pypdf`: pypdf only."""
-    return _pdf_document(*_extract(data, engine, limits))
-
-
 def _extract(data: bytes, engine: str, limits: Limits) -> tuple[list[str], list[int]]:
+    """The text layer page by page (1-based), and the pages it failed on. `auto`: PDFium,
+    which is 10-20x faster than pypdf here; pypdf when PDFium cannot open the file or finds no
+    text (it also gives the reasons: encrypted, corrupt). `pypdf`: pypdf only."""
     if engine == "auto":
         got = _pdfium_pages(data, limits)
         if got is not None and any(p.strip() for p in got[0]):

@@ -100,6 +100,3 @@ def page_png(path: str, page: int, sandbox, span=None, boxes=None, width: int = 
     at `span` of its text (or the word `boxes` of an OCR'd page) highlighted; rendered in
     `sandbox` within a pixel budget (`ingest.pages.render`)."""
     return sandbox.render(path, page, width, span, boxes)
-
-
-pdf_page_png = page_png

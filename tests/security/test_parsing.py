@@ -90,7 +90,7 @@ def test_a_tall_thin_page_renders_within_the_pixel_budget(tmp_path):
     pdf = raw_pdf([text_stream("tall")]).replace(b"[0 0 612 792]", b"[0 0 1 14400]")
     path = write(tmp_path / "tall.pdf", pdf)
     sandbox = Sandbox()
-    png = view.pdf_page_png(str(path), 1, sandbox, width=900)
+    png = view.page_png(str(path), 1, sandbox, width=900)
     sandbox.close()
     w, h = Image.open(io.BytesIO(png)).size
     assert w * h <= MAX_PIXELS and max(w, h) <= MAX_SIDE

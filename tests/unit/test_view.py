@@ -33,12 +33,12 @@ def test_source_text_and_pdf_page(tmp_path, inline):
     sandbox = Sandbox(inline=inline)
     pdf = write(tmp_path / "g.pdf", make_pdf(["Page one.", "Page two.", "Page three text."]))
     assert "Page three" in view.source_text(str(pdf), 3, sandbox)
-    png = view.pdf_page_png(str(pdf), 3, sandbox, width=300)
+    png = view.page_png(str(pdf), 3, sandbox, width=300)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 500
     with pytest.raises(QuireError, match="no page 9"):
-        view.pdf_page_png(str(pdf), 9, sandbox)
+        view.page_png(str(pdf), 9, sandbox)
     with pytest.raises(QuireError, match="not a|cannot open"):
-        view.pdf_page_png(str(write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")), 1, sandbox)
+        view.page_png(str(write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")), 1, sandbox)
     with pytest.raises(QuireError, match="cannot read"):
         view.source_text(str(tmp_path / "gone.md"), None, sandbox)
     sandbox.close()
