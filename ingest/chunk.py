@@ -38,6 +38,12 @@ def chunk_document(
         for start, end in split_span(text, sec.start, sec.end, size, overlap):
             spans.append((sec.page, sec.heading, start, end))
     spans = _fit_model(doc, spans, size, overlap, count_model_tokens, max_model_tokens)
+    # Two overlapping spans split again for the model can yield the same part twice (dense
+    # tables do): keep one, or the file's chunk ids clash.
+    seen: set[tuple] = set()
+    spans = [
+        s for s in spans if (s[0], s[2], s[3]) not in seen and not seen.add((s[0], s[2], s[3]))
+    ]
     # Line numbers within the page: of a file without pages, of a sheet (its rows); a PDF's
     # lines mean nothing to its reader.
     numbered = doc.lines and doc.unit in ("", "sheet", "cell")

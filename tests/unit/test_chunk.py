@@ -179,3 +179,17 @@ def test_property_spans_are_exact_and_fit(text, size):
     for c in chunks:
         covered.update(range(c.start, c.end))
     assert all(i in covered for i in nonspace)
+
+
+def test_parts_split_again_for_the_model_are_never_repeated():
+    import random
+    from collections import Counter
+
+    rng = random.Random(1)
+    words = ["alpha", "beta", "gamma", "x", "|", "+---+"]
+    rows = ["   | " + " ".join(rng.choice(words) for _ in range(12)) + " |" for _ in range(60)]
+    doc = load("t.md", ("# T\n\n" + "\n".join(rows) + "\n").encode())
+    for limit in (30, 40, 50, 60, 80):  # a model that sees tables as twice as many tokens
+        chunks = chunk_document(doc, "/t.md", 200, 32, lambda ts: [len(t) // 2 for t in ts], limit)
+        assert max(Counter(c.id for c in chunks).values()) == 1, limit
+        assert all(len(c.text) // 2 <= limit for c in chunks)
