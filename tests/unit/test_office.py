@@ -44,6 +44,24 @@ def test_xlsx_sheets_rows_and_header():
     assert hit.location == "sheet Staff, rows 4" and hit.heading == ("Staff", "Name | Role")
 
 
+def test_xlsx_numbers_read_as_excel_shows_them():
+    import datetime
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Item", "Amount", "Share", "Due", "Count", "Ratio"])
+    ws.append(["Revenue", 737877, 0.125, datetime.datetime(2022, 3, 31), 1355, 0.1 + 0.2])
+    for cell, fmt in zip(ws[2][1:], ['"$"#,##0.00', "0.0%", "yyyy-mm-dd", "#,##0", "General"]):
+        cell.number_format = fmt
+    buf = io.BytesIO()
+    wb.save(buf)
+    doc = load("sums.xlsx", buf.getvalue())
+    assert doc.pages[0].split("\n")[1] == "Revenue | $737,877.00 | 12.5% | 2022-03-31 | 1,355 | 0.3"
+
+
 def test_a_cell_at_xfd1048576_does_not_pad_the_sheet():
     doc = load("far.xlsx", make.make_xlsx(far_cell=True))
     assert "far away" in doc.pages[1] and len(doc.pages[1]) < 2_000_000

@@ -6,7 +6,9 @@ shown with it, so a cited row is readable alone."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import re
 
 from ingest.formats.text import decode_text
 from ingest.limits import Limits, Options
@@ -134,8 +136,35 @@ def _numbered(rows):
         while expected < number:
             yield ()
             expected += 1
-        yield [getattr(c, "value", None) for c in row]
+        yield [shown(getattr(c, "value", None), getattr(c, "number_format", "")) for c in row]
         expected = number + 1
+
+
+_DECIMALS = re.compile(r"0\.(0+)")
+_CURRENCY = re.compile(r"\[\$([^-\]]+)|[$€£¥]")
+
+
+def shown(value, number_format: str | None):
+    """A cell's value as Excel shows it, so "1,355", "$737,877.00", "12.5%" and "2022-03-31"
+    are found as the reader sees them: thousands separators, decimals, percent and currency
+    signs from the cell's number format; dates without a midnight time."""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(" ")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    fmt = (number_format or "General").split(";")[0]
+    places = _DECIMALS.search(fmt)
+    decimals = len(places.group(1)) if places else 0
+    if fmt == "General":
+        return value if isinstance(value, int) else f"{value:.15g}"
+    if "%" in fmt:
+        return f"{value * 100:.{decimals}f}%"
+    sign = _CURRENCY.search(fmt)
+    text = f"{value:,.{decimals}f}" if "," in fmt else f"{value:.{decimals}f}"
+    if sign:
+        mark = sign.group(1) or sign.group()
+        text = f"-{mark}{text[1:]}" if text.startswith("-") else f"{mark}{text}"
+    return text
 
 
 def load_xls(data: bytes, limits: Limits, options: Options) -> Document:
