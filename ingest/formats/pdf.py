@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -24,8 +25,83 @@ def load(data: bytes, limits: Limits, options: Options) -> Document:
     pages, failed = _extract(data, options.pdf_engine, limits)
     blank = [n for n, t in enumerate(pages, start=1) if not t.strip() and n not in failed]
     if not (blank and options.ocr):
-        return _pdf_document(pages, failed, why="scanned? OCR is off: QUIRE_OCR")
-    return _with_ocr(data, pages, failed, blank, options, limits)
+        doc = _pdf_document(pages, failed, why="scanned? OCR is off: QUIRE_OCR")
+    else:
+        doc = _with_ocr(data, pages, failed, blank, options, limits)
+    return with_outline(doc, _outline(data))
+
+
+MAX_OUTLINE = 20_000  # bookmarks read from one PDF
+MAX_DEPTH = 4  # levels of the outline kept in a heading path
+
+
+def _outline(data: bytes) -> list[tuple[int, str, int]]:
+    """The PDF's bookmarks (its table of contents) as (level, title, 1-based page), in order;
+    empty when it has none or PDFium cannot read them."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        return []
+    out = []
+    with PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except Exception:
+            return []
+        try:
+            for mark in pdf.get_toc(max_depth=64):
+                dest = mark.get_dest()
+                index = dest.get_index() if dest is not None else None
+                title = " ".join(CONTROL_CHARS.sub("", mark.get_title() or "").split())[:200]
+                if index is not None and 0 <= index < len(pdf) and title and mark.level < MAX_DEPTH:
+                    out.append((mark.level, title, index + 1))
+                if len(out) >= MAX_OUTLINE:
+                    break
+        except Exception:  # a damaged outline loses the headings, not the text
+            return out
+        finally:
+            pdf.close()
+    return out
+
+
+def with_outline(doc: Document, outline: list[tuple[int, str, int]]) -> Document:
+    """`doc` with each page's text cut where a bookmark's title is printed on it, every part
+    headed by its bookmark path ("4 Data > 4.2 Files"), so search and citations know which
+    section of a long PDF a page belongs to. A title not found on its page still heads what
+    follows it. Without bookmarks, `doc` unchanged."""
+    if not outline:
+        return doc
+    by_page: dict[int, list[tuple[int, str]]] = {}
+    for level, title, page in outline:
+        by_page.setdefault(page, []).append((level, title))
+    path: list[tuple[int, str]] = []
+    sections = []
+    for sec in sorted(doc.sections, key=lambda s: s.page):
+        text = doc.page_text(sec.page)
+        cursor, start = sec.start, sec.start
+        for level, title in by_page.get(sec.page, ()):
+            found = _title_at(text, title, cursor, sec.end)
+            if found is not None and found > start:
+                sections.append(Section(sec.page, start, found, _heading(path)))
+                start = found
+            path = [p for p in path if p[0] < level] + [(level, title)]
+            cursor = found if found is not None else cursor
+        sections.append(Section(sec.page, start, sec.end, _heading(path)))
+    return dataclasses.replace(doc, sections=tuple(s for s in sections if s.end > s.start))
+
+
+def _heading(path: list[tuple[int, str]]) -> tuple[str, ...]:
+    return tuple(title for _, title in path)
+
+
+def _title_at(text: str, title: str, start: int, end: int) -> int | None:
+    """Where `title` is printed in text[start:end] (any spacing, any case), at a line start."""
+    words = title.split()[:12]
+    pattern = r"\s+".join(re.escape(w) for w in words)
+    found = re.compile(rf"(?im)^[ \t]*(?:[\dA-Z]+(?:\.\d+)*\.?\s+)?{pattern}").search(
+        text, start, end
+    )
+    return found.start() if found else None
 
 
 def _extract(data: bytes, engine: str, limits: Limits) -> tuple[list[str], list[int]]:

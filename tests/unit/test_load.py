@@ -687,3 +687,27 @@ def test_python_sections_match_the_blocks(choice):
     secs, notes = python_sections(text)
     assert notes == ()
     assert [(s.heading, text[s.start : s.end]) for s in secs] == expected
+
+
+def test_pdf_bookmarks_head_the_page_parts_they_start():
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    data = make_pdf(
+        ["Contents", "1 Setup\nInstall the tool.\n1.1 Keys\nMake a key.", "Keys expire yearly."]
+    )
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    setup = writer.add_outline_item("Setup", 1)
+    writer.add_outline_item("Keys", 1, parent=setup)
+    writer.add_outline_item("Nowhere printed", 2, parent=setup)
+    buf = io.BytesIO()
+    writer.write(buf)
+    doc = load("guide.pdf", buf.getvalue())
+    parts = [(s.page, s.heading, doc.page_text(s.page)[s.start : s.end]) for s in doc.sections]
+    assert parts == [
+        (1, (), "Contents"),
+        (2, ("Setup",), "1 Setup\nInstall the tool.\n"),
+        (2, ("Setup", "Keys"), "1.1 Keys\nMake a key."),
+        (3, ("Setup", "Nowhere printed"), "Keys expire yearly."),
+    ]
