@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("-k", type=int, default=10, help="how many hits (default 10)")
     _filter_arguments(c)
     c.add_argument("--mode", choices=["hybrid", "dense", "keyword"], default="hybrid")
+    c.add_argument(
+        "--docs",
+        action="store_true",
+        help="rank documents, not passages (which file was it?), each with its best passages",
+    )
     c.add_argument("--json", action="store_true", help="print the hits as JSON on stdout")
     c.set_defaults(func=_search)
 
@@ -238,6 +243,9 @@ def _search(args) -> int:
     from rag.retrieval.retrieve import Filters
 
     filters = Filters(path=args.path, kinds=tuple(args.type))
+    if args.docs:
+        docs = _engine().search_documents(args.query, k=args.k, filters=filters, mode=args.mode)
+        return _print_documents(docs, args.query, args.json, "No matches.")
     hits = _engine().search(args.query, k=args.k, filters=filters, mode=args.mode)
     if args.json:
         print(json.dumps([_hit_dict(h) for h in hits], indent=2))
@@ -418,18 +426,31 @@ def clean_terminal(text: str) -> str:
 
 def _related(args) -> int:
     found = _engine().related(args.path, k=args.k)
-    if args.json:
+    return _print_documents(found, "", args.json, "No other documents in the index.")
+
+
+def _print_documents(docs, query: str, as_json: bool, none: str) -> int:
+    """Ranked documents, each with where its best passage is and a snippet of it."""
+    if as_json:
         rows = [
-            {"source": r.source, "score": round(r.score, 4), "chunk": _chunk_dict(r.chunk)}
-            for r in found
+            {
+                "source": d.source,
+                "score": round(d.score, 4),
+                "chunk": _chunk_dict(d.chunk),
+                "hits": [_hit_dict(h) for h in d.hits],
+            }
+            for d in docs
         ]
         print(json.dumps(rows, indent=2))
         return 0
-    if not found:
-        print("No other documents in the index.")
-    for i, r in enumerate(found, start=1):
-        print(clean_terminal(f"{i:2}. {_rel(r.source)}   similarity {r.score:.3f}"))
-        print(f"    {clean_terminal(snippet(r.chunk.text, ''))}")
+    if not docs:
+        print(none)
+    for i, d in enumerate(docs, start=1):
+        places = [h.chunk.location or " > ".join(h.chunk.heading) for h in d.hits]
+        where = "; ".join(dict.fromkeys(p for p in places if p))
+        where = f"   ({where})" if where else ""
+        print(clean_terminal(f"{i:2}. {_rel(d.source)}   score {d.score:.4f}{where}"))
+        print(f"    {clean_terminal(snippet(d.chunk.text, query))}")
     return 0
 
 

@@ -15,7 +15,7 @@ from rag.errors import QuireError
 from rag.home import private_home
 from rag.retrieval.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
 from rag.retrieval.lexical import LexicalIndex
-from rag.retrieval.retrieve import Filters, Hit, Related, Retriever, related
+from rag.retrieval.retrieve import DocumentHit, Filters, Hit, Retriever, document_vector
 from rag.retrieval.store import ChromaStore, Store
 from rag.settings import Settings
 from rag.types import DocumentInfo, IngestReport
@@ -118,15 +118,29 @@ class Engine:
         self.ingestor.check_index()
         return self.retriever.search(query, k, filters, mode)
 
-    def related(self, path: str, k: int = 10) -> list[Related]:
-        """The indexed documents most similar to the indexed document `path`."""
+    def search_documents(
+        self, query: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[DocumentHit]:
+        """Ranked documents for `query` ("which note was it?"), each with its best chunks."""
+        self.ingestor.refresh()
+        self.ingestor.check_index()
+        return self.retriever.documents(query, k, filters, mode)
+
+    def related(self, path: str, k: int = 10) -> list[DocumentHit]:
+        """The indexed documents most similar to the indexed document `path`: a document search
+        whose query is the document itself (its vector, and its name, headings and most
+        frequent words)."""
         self.ingestor.refresh()
         self.ingestor.check_index()
         source = os.path.realpath(os.path.expanduser(path))
         rec = self.manifest.get(source)
         if rec is None or rec.status != INDEXED:
             raise QuireError(f"not in the index: {path} (add it with `quire ingest {path}`)")
-        return related(self.store, source, rec.chunk_ids, k)
+        vector = document_vector(self.store, rec.chunk_ids)
+        words = self.lexical.document_words(source)
+        if vector is None or not words:
+            return []
+        return self.retriever.documents(words, k, vector=vector, exclude=source)
 
     def close(self) -> None:
         self.ingestor.sandbox.close()

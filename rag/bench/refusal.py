@@ -179,7 +179,7 @@ def _write_only(corpus: dict, folder: Path) -> None:
     """`write_corpus`, and delete the files of an earlier run that are not in `corpus`."""
     names = write_corpus(corpus, folder)
     for path in folder.glob("*.md"):
-        if path.stem not in names:
+        if path.name not in names:
             path.unlink()
 
 

@@ -24,7 +24,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def read_beir(folder: Path) -> tuple[dict, dict, dict]:
-    """(corpus {id: (title, text)}, queries {id: text}, qrels {qid: {doc_id: grade}})."""
+    """(corpus {id: (title, text[, path])}, queries {id: text}, qrels {qid: {doc_id: grade}}).
+
+    A document with a "path" (a relative file path, as in a known-item notes set) keeps it."""
     for name in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv"):
         if not (folder / name).is_file():
             raise QuireError(f"{folder} is not a BEIR folder: {name} is missing")
@@ -32,7 +34,8 @@ def read_beir(folder: Path) -> tuple[dict, dict, dict]:
     with open(folder / "corpus.jsonl", encoding="utf-8") as f:
         for line in f:
             d = json.loads(line)
-            corpus[str(d["_id"])] = (d.get("title") or "", d.get("text") or "")
+            doc = (d.get("title") or "", d.get("text") or "")
+            corpus[str(d["_id"])] = (*doc, d["path"]) if d.get("path") else doc
     queries = {}
     with open(folder / "queries.jsonl", encoding="utf-8") as f:
         for line in f:
@@ -51,13 +54,19 @@ def read_beir(folder: Path) -> tuple[dict, dict, dict]:
 
 
 def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
-    """One Markdown file per document ("# title" then the text); returns file stem -> doc id."""
+    """One Markdown file per document ("# title" then the text), or the document's own relative
+    path when it has one; returns the file's path relative to `folder`, without its suffix when
+    it is ours (".md"), -> doc id."""
     folder.mkdir(parents=True, exist_ok=True)
     names = {}
-    for i, (did, (title, text)) in enumerate(corpus.items()):
-        stem = f"{i:07d}_{_SAFE.sub('_', did)[:80]}"
+    for i, (did, (title, text, *path)) in enumerate(corpus.items()):
+        if path:
+            stem = _relative(path[0])
+            (folder / stem).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            stem = f"{i:07d}_{_SAFE.sub('_', did)[:80]}.md"
         body = f"# {title.strip()}\n\n{text.strip()}\n" if title.strip() else f"{text.strip()}\n"
-        path = folder / f"{stem}.md"
+        path = folder / stem
         if not path.is_file() or path.read_text(encoding="utf-8") != body:  # keep mtimes
             path.write_text(body, encoding="utf-8")
         names[stem] = did
@@ -67,7 +76,16 @@ def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
 def corpus_files(corpus: dict, folder: Path) -> dict[str, str]:
     """`write_corpus`, as the indexed source path of each file -> its document id."""
     names = write_corpus(corpus, folder)
-    return {os.path.realpath(folder / f"{stem}.md"): did for stem, did in names.items()}
+    return {os.path.realpath(folder / name): did for name, did in names.items()}
+
+
+def _relative(path: str) -> str:
+    """A corpus's own file path, kept inside the folder (no root, no "..")."""
+    parts = [_SAFE.sub("_", p)[:100] for p in path.replace("\\", "/").split("/")]
+    parts = [p for p in parts if p not in ("", ".", "..")]
+    if not parts:
+        raise QuireError(f"document path {path!r} names no file")
+    return "/".join(parts)
 
 
 def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:

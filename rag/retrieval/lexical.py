@@ -25,13 +25,17 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 CREATE INDEX IF NOT EXISTS rows_source ON rows(source);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-    heading, text, tokenize = 'porter unicode61 remove_diacritics 2'
+    name, heading, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
-# Column weights for bm25(): a word in a heading (title) counts double.
-_WEIGHTS = (2.0, 1.0)
+# Column weights for bm25(): the file's name and folders, its heading path, its text.
+WEIGHTS = (2.0, 2.0, 1.0)
 _SEP = "\x1f"
 _WORD = re.compile(r"\w+", re.UNICODE)
+# A number as written with separators (1,355; 737,877.50; 3.14): searched as a phrase of its
+# parts, which FTS5 indexes as separate words, so "1,355" does not match every "1".
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 # Words too common to help a keyword match; they only slow FTS5's OR queries.
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does for from had has have how i if in
@@ -51,6 +55,24 @@ class LexicalIndex:
         for column in ("unit", "page_name"):  # an index made before these existed
             if column not in have:
                 self._db.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+        if "name" not in {row[1] for row in self._db.execute("PRAGMA table_info(fts)")}:
+            self._add_names()
+
+    def _add_names(self) -> None:
+        """An index made before file names were searched: rebuild its FTS table with them
+        (from the stored sources; no document is read again)."""
+        with transaction(self._db) as db:
+            db.execute("ALTER TABLE fts RENAME TO fts_old")
+            db.execute(_SCHEMA[_SCHEMA.index("CREATE VIRTUAL") :])
+            rows = db.execute(
+                "SELECT r.rowid, r.source, o.heading, o.text FROM rows r"
+                " JOIN fts_old o ON o.rowid = r.rowid"
+            )
+            db.executemany(
+                "INSERT INTO fts (rowid, name, heading, text) VALUES (?,?,?,?)",
+                ((rowid, name_words(source), h, t) for rowid, source, h, t in rows),
+            )
+            db.execute("DROP TABLE fts_old")
 
     def close(self) -> None:
         self._db.close()
@@ -66,8 +88,8 @@ class LexicalIndex:
                      c.unit, c.page_name),
                 )  # fmt: skip
                 db.execute(
-                    "INSERT INTO fts (rowid, heading, text) VALUES (?,?,?)",
-                    (cur.lastrowid, _SEP.join(c.heading), c.text),
+                    "INSERT INTO fts (rowid, name, heading, text) VALUES (?,?,?,?)",
+                    (cur.lastrowid, name_words(c.source), _SEP.join(c.heading), c.text),
                 )
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -93,6 +115,25 @@ class LexicalIndex:
     def ids(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT id FROM rows")}
 
+    def document_words(self, source: str, most: int = 24) -> str:
+        """What a file is about, as a keyword query: its name's words, its headings, and its
+        `most` most frequent words that are not stop words (for `related`)."""
+        rows = self._db.execute(
+            "SELECT f.heading, f.text FROM rows r JOIN fts f ON f.rowid = r.rowid"
+            " WHERE r.source = ? ORDER BY r.page, r.start",
+            (source,),
+        ).fetchall()
+        if not rows:
+            return ""
+        headings = list(dict.fromkeys(h for h, _ in rows if h))[:8]
+        counts: dict[str, int] = {}
+        for _, text in rows:
+            for w in _WORD.findall(text.lower()):
+                if len(w) > 2 and not w.isdigit() and w not in STOPWORDS:
+                    counts[w] = counts.get(w, 0) + 1
+        frequent = sorted(counts, key=lambda w: -counts[w])[:most]
+        return " ".join([name_words(source), *(h.replace(_SEP, " ") for h in headings), *frequent])
+
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM rows").fetchone()[0]
 
@@ -107,15 +148,17 @@ class LexicalIndex:
         k: int,
         sources: Sequence[str] | None = None,
         kinds: Sequence[str] | None = None,
+        weights: Sequence[float] = WEIGHTS,
     ) -> list[tuple[Chunk, float]]:
         """Best `k` chunks for the words of `query` (any word may match), BM25 score, best first.
 
-        `sources` / `kinds` restrict the hits to those files / file kinds.
+        `sources` / `kinds` restrict the hits to those files / file kinds; `weights` are the
+        name, heading and text columns' weights.
         """
         match = match_expression(query)
         if not match or k <= 0:
             return []
-        bm25 = f"bm25(fts, {_WEIGHTS[0]}, {_WEIGHTS[1]})"
+        bm25 = "bm25(fts, {:g}, {:g}, {:g})".format(*map(float, weights))
         columns = (
             'r.id, r.source, r.kind, r.page, r.start, r."end", r.line_start, r.line_end, r.unit,'
             " r.page_name"
@@ -171,6 +214,18 @@ class LexicalIndex:
         return out
 
 
+def name_words(source: str) -> str:
+    """The words of a file's path, for keyword search: `/notes/sqlite/blob-literals.md` ->
+    `notes sqlite blob literals md`; `MeetingNotes2023.docx` adds `Meeting Notes 2023`."""
+    words = []
+    for w in _WORD.findall(source.replace("_", " ")):
+        words.append(w)
+        parts = _CAMEL.split(w)
+        if len(parts) > 1:
+            words.extend(parts)
+    return " ".join(words)
+
+
 def query_terms(query: str) -> list[str]:
     """The distinct words of a query that are worth matching, in order."""
     seen: dict[str, None] = {}
@@ -185,6 +240,12 @@ MAX_TERMS = 64  # a query of more distinct words only slows FTS5's OR query down
 
 def match_expression(query: str) -> str:
     """An FTS5 MATCH string: every distinct query word quoted (so no word is read as syntax),
-    OR-ed, at most MAX_TERMS of them; stop words only when the query has nothing else."""
-    terms = query_terms(query) or list(dict.fromkeys(_WORD.findall(query.lower())))
-    return " OR ".join(f'"{t}"' for t in terms[:MAX_TERMS])
+    OR-ed, at most MAX_TERMS of them; stop words only when the query has nothing else. A
+    number written with separators (1,355) is one phrase of its parts ("1 355")."""
+    numbers = list(dict.fromkeys(_NUMBER.findall(query)))
+    rest = _NUMBER.sub(" ", query)
+    terms = query_terms(rest) or list(dict.fromkeys(_WORD.findall(rest.lower())))
+    if not terms and not numbers:
+        return ""
+    phrases = [" ".join(_WORD.findall(n)) for n in numbers] + terms
+    return " OR ".join(f'"{t}"' for t in phrases[:MAX_TERMS])

@@ -103,7 +103,7 @@ class Retriever:
         elif mode == "keyword":
             hits = fuse([], keyword, "rrf")
         else:
-            hits = fuse(dense, keyword, self.fusion)
+            hits = with_page_evidence(fuse(dense, keyword, self.fusion))
         if self.reranker is not None:
             hits = rerank(self.reranker, query, hits, max(self.rerank_top, k))
         return diversify(hits, k, self.per_source)
@@ -122,7 +122,7 @@ class Retriever:
         lists = []
         for q, vector in zip(forms, vectors):
             dense, keyword = self.candidates(q, depth, filters, vector=vector)
-            lists.append(fuse(dense, keyword, self.fusion))
+            lists.append(with_page_evidence(fuse(dense, keyword, self.fusion)))
         hits = merge_ranked(lists)
         if self.reranker is not None:
             hits = rerank(self.reranker, forms[0], hits, max(self.rerank_top, k))
@@ -153,33 +153,76 @@ class Retriever:
             keyword = self.lexical.search(query, depth, sources, kinds)
         return dense, keyword
 
+    def documents(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        vector: Sequence[float] | None = None,
+        exclude: str | None = None,
+    ) -> list[DocumentHit]:
+        """The best `k` documents for `query`: the fused chunk list, each document scored from
+        its chunks' evidence (`rank_documents`). `vector` stands for the query's embedding (a
+        document's own, for `related`); `exclude` leaves one file out."""
+        if mode not in MODES:
+            raise QuireError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        if not query.strip() or k <= 0:
+            return []
+        depth = max(self.depth, 10 * k)
+        dense, keyword = self.candidates(query, depth, filters, mode, vector)
+        if mode == "dense":
+            hits = fuse(dense, [], "rrf")
+        elif mode == "keyword":
+            hits = fuse([], keyword, "rrf")
+        else:
+            hits = fuse(dense, keyword, self.fusion)
+        return rank_documents([h for h in hits if h.chunk.source != exclude], k)
+
 
 @dataclass(frozen=True)
-class Related:
-    """A document similar to another: cosine of the best chunk to the document's vector."""
+class DocumentHit:
+    """A document found for a query: its score and its best chunks, best first."""
 
     source: str
     score: float
-    chunk: Chunk  # its chunk closest to the document
+    hits: tuple[Hit, ...]
+
+    @property
+    def chunk(self) -> Chunk:
+        return self.hits[0].chunk
 
 
-def related(store: Store, source: str, chunk_ids: Sequence[str], k: int = 10) -> list[Related]:
-    """The `k` files most similar to `source`: its document vector (the normalised mean of
-    its chunk vectors) against every chunk, best chunk per file, `source` itself excluded."""
+EVIDENCE = 3  # a document's best chunks that count towards its score
+DECAY = 0.5  # the weight of each further chunk's score, relative to the one before
+
+
+def rank_documents(hits: Sequence[Hit], k: int) -> list[DocumentHit]:
+    """Documents ranked by their chunks' fused scores: the best one, plus DECAY times the next,
+    DECAY squared the one after (EVIDENCE chunks at most), so a document that answers in
+    several places gains on one that mentions the words once."""
+    by_source: dict[str, list[Hit]] = {}
+    for h in hits:
+        same = by_source.setdefault(h.chunk.source, [])
+        if len(same) < EVIDENCE and not any(_near_duplicate(h.chunk, o.chunk) for o in same):
+            same.append(h)
+    docs = [
+        DocumentHit(src, sum(h.score * DECAY**i for i, h in enumerate(best)), tuple(best))
+        for src, best in by_source.items()
+    ]
+    docs.sort(key=lambda d: (-d.score, d.source))
+    return docs[:k]
+
+
+def document_vector(store: Store, chunk_ids: Sequence[str]) -> list[float] | None:
+    """A document's vector: the normalised mean of its chunks' vectors."""
     vectors = store.vectors(chunk_ids)
     if not vectors:
-        return []
+        return None
     dim = len(vectors[0])
     mean = [sum(v[i] for v in vectors) / len(vectors) for i in range(dim)]
     norm = sum(x * x for x in mean) ** 0.5 or 1.0
-    doc_vector = [x / norm for x in mean]
-    best: dict[str, Related] = {}
-    depth = max(50, 10 * k)
-    for hit in store.query(doc_vector, depth + len(chunk_ids)):
-        src = hit.chunk.source
-        if src != source and src not in best:
-            best[src] = Related(src, hit.score, hit.chunk)
-    return sorted(best.values(), key=lambda r: -r.score)[:k]
+    return [x / norm for x in mean]
 
 
 def fuse(
@@ -229,6 +272,34 @@ def fuse(
     ]
     hits.sort(key=lambda h: (-h.score, h.chunk.id))
     return hits
+
+
+def with_page_evidence(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits re-scored so the PDF page that answers wins over one that mentions the words once:
+    every chunk of a page gains DECAY times the score of the page's second best distinct chunk,
+    DECAY squared its third's (EVIDENCE chunks count), so the page's best chunk scores as
+    `rank_documents` scores a file. Chunks of files without pages are left as they are."""
+    by_page: dict[tuple[str, int], list[Hit]] = {}
+    for h in hits:
+        if h.chunk.page is not None and (h.chunk.unit or "page") == "page":
+            same = by_page.setdefault((h.chunk.source, h.chunk.page), [])
+            if len(same) < EVIDENCE and not any(_near_duplicate(h.chunk, o.chunk) for o in same):
+                same.append(h)
+    bonus = {
+        key: sum(h.score * DECAY**i for i, h in enumerate(same[1:], start=1))
+        for key, same in by_page.items()
+        if len(same) > 1
+    }
+    if not bonus:
+        return list(hits)
+    out = [
+        replace(h, score=h.score + bonus.get((h.chunk.source, h.chunk.page), 0.0))
+        if h.chunk.page is not None and (h.chunk.unit or "page") == "page"
+        else h
+        for h in hits
+    ]
+    out.sort(key=lambda h: (-h.score, h.chunk.id))
+    return out
 
 
 def merge_ranked(lists: Sequence[Sequence[Hit]]) -> list[Hit]:

@@ -133,6 +133,18 @@ def test_search_json_and_text(env, capsys):
     assert "No matches." in out
 
 
+def test_search_docs_ranks_files(env, capsys):
+    run(capsys, "ingest", str(env))
+    code, out, _ = run(capsys, "search", "bananas yellow", "--docs", "--json")
+    docs = json.loads(out)
+    assert code == 0 and docs[0]["source"].endswith("b.txt")
+    assert docs[0]["hits"][0]["text"].startswith("Bananas") and "score" in docs[0]
+    assert len({d["source"] for d in docs}) == len(docs)
+    code, out, _ = run(capsys, "search", "grow seed", "--docs", "-k", "1")
+    assert code == 0 and " 1. " in out and "code.py" in out and "lines 1-2" in out
+    assert "b.txt" not in out
+
+
 def test_related_cli(env, capsys):
     run(capsys, "ingest", str(env))
     code, out, _ = run(capsys, "related", str(env / "a.md"), "--json")

@@ -68,3 +68,45 @@ def test_query_terms_drop_stopwords():
     assert query_terms("What is the role of the BRCA1 gene?") == ["role", "brca1", "gene"]
     assert match_expression("the of") == '"the" OR "of"'  # only stopwords: keep them
     assert match_expression("") == ""
+
+
+def test_file_and_folder_names_are_searched(tmp_path):
+    idx = LexicalIndex(tmp_path / "lex.sqlite3")
+    named = chunk("/n/sqlite/blob-literals.md", "Write them as X'53514C'.", kind="markdown")
+    camel = chunk("/n/MeetingNotes2023.docx", "We agreed on a date.", kind="docx")
+    other = chunk("/n/misc.md", "Nothing about databases here.", kind="markdown")
+    idx.upsert([named, camel, other])
+    assert [h[0].id for h in idx.search("blob literals", 3)] == [named.id]
+    assert [h[0].id for h in idx.search("sqlite", 3)] == [named.id]  # a folder's name
+    assert [h[0].id for h in idx.search("meeting notes 2023", 3)] == [camel.id]
+    assert idx.search("blob", 1, weights=(0.0, 2.0, 1.0))[0][1] == 0  # the name weight counts
+
+
+def test_numbers_are_found_as_written(tmp_path):
+    idx = LexicalIndex(tmp_path / "lex.sqlite3")
+    total = chunk("/t.md", "Revenue | $737,877 | FY2022 Q4 | 1,355 staff", kind="markdown")
+    ones = [chunk(f"/o{i}.md", f"row 1 of {i}: 355 days, 737 and 877", kind="markdown")
+            for i in range(5)]  # fmt: skip
+    idx.upsert([total, *ones])
+    for query in ("1,355", "$737,877", "FY2022", "fy2022 q4"):
+        assert idx.search(query, 1)[0][0].id == total.id, query
+    assert match_expression("paid $1,355.50 in Q4") == '"1 355 50" OR "paid" OR "q4"'
+
+
+def test_an_index_made_before_names_gains_them(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "lex.sqlite3"
+    idx = LexicalIndex(path)
+    idx.upsert([chunk("/notes/blob-literals.md", "X'53514C' is a blob.", kind="markdown")])
+    idx.close()
+    db = sqlite3.connect(path)  # make it the old layout: heading and text only
+    db.executescript(
+        "CREATE VIRTUAL TABLE old USING fts5(heading, text, tokenize = 'porter unicode61');"
+        "INSERT INTO old (rowid, heading, text) SELECT rowid, heading, text FROM fts;"
+        "DROP TABLE fts; ALTER TABLE old RENAME TO fts;"
+    )
+    db.close()
+    idx = LexicalIndex(path)
+    assert idx.search("literals", 1)[0][0].source == "/notes/blob-literals.md"
+    assert idx.search("blob", 1)[0][0].text == "X'53514C' is a blob."

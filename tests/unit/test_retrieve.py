@@ -7,7 +7,7 @@ import os
 import pytest
 
 from rag.errors import QuireError
-from rag.retrieval.retrieve import Filters, diversify, fuse
+from rag.retrieval.retrieve import Filters, diversify, fuse, rank_documents, with_page_evidence
 from rag.types import Chunk
 from tests.helpers import write
 
@@ -48,6 +48,39 @@ def test_diversify_caps_per_file_and_drops_overlaps():
     assert [h.chunk.id for h in top] == [same[0].id, same[1].id, other.id]
     assert all(h.chunk.id != overlap.id for h in diversify(hits, 10, per_source=10))
     assert len(diversify(hits, 6, per_source=2)) == 6  # refills from the same file when short
+
+
+def test_documents_gain_from_several_matching_chunks():
+    once = chunk("/once.md", "the one matching passage")
+    many = [chunk("/many.md", f"passage {i} " * 10, start=i * 200) for i in range(4)]
+    again = chunk("/many.md", "passage 0 " * 10 + "!", start=5)  # overlaps many[0]
+    hits = fuse([(once, 0.90), (many[0], 0.80), (again, 0.79), *[(c, 0.7) for c in many[1:]]], [])
+    docs = rank_documents(hits, 5)
+    assert [d.source for d in docs] == ["/many.md", "/once.md"]
+    best = docs[0]
+    assert len(best.hits) == 3 and again.id not in {h.chunk.id for h in best.hits}
+    assert best.chunk == many[0] and docs[1].score == hits[0].score
+    assert best.score == pytest.approx(sum(h.score * 0.5**i for i, h in enumerate(best.hits)))
+    assert rank_documents(hits, 1) == docs[:1]
+
+
+def test_the_page_with_more_evidence_wins():
+    once = chunk("/m.pdf", "mentions it once", page=3)
+    answer = [chunk("/m.pdf", f"explains it {i}", start=i * 100, page=7) for i in range(4)]
+    note = chunk("/n.md", "a note")
+    hits = fuse([(once, 0.9), (note, 0.85), *[(c, 0.8 - i / 10) for i, c in enumerate(answer)]], [])
+    got = with_page_evidence(hits)
+    assert [h.chunk.id for h in got][:2] == [answer[0].id, answer[1].id]
+    by_id = {h.chunk.id: h.score for h in got}
+    base = {h.chunk.id: h.score for h in hits}
+    bonus = 0.5 * base[answer[1].id] + 0.25 * base[answer[2].id]  # the 4th chunk does not count
+    assert all(by_id[c.id] == pytest.approx(base[c.id] + bonus) for c in answer)
+    assert by_id[once.id] == base[once.id] and by_id[note.id] == base[note.id]
+    slides = [
+        Chunk("/s.pptx", f"slide {i}", i * 9, i * 9 + 7, page=2, unit="slide") for i in range(3)
+    ]
+    plain = fuse([(c, 0.5) for c in slides], [])
+    assert [h.score for h in with_page_evidence(plain)] == [h.score for h in plain]
 
 
 def test_filters_resolve_prefix_glob_and_kinds(tmp_path):
@@ -104,6 +137,20 @@ def test_removed_files_vanish_from_both_indexes(library):
             h.chunk.source != gulls for h in engine.search("gulls seaside chips", 10, mode=mode)
         )
     assert engine.lexical.count() == engine.store.count()
+
+
+def test_search_documents_ranks_files_and_finds_them_by_name(library):
+    engine, d = library
+    docs = engine.search_documents("mice", k=5, mode="keyword")
+    assert {x.source for x in docs} == {str(d / "birds" / "owls.md"), str(d / "code" / "mice.py")}
+    assert len(engine.search_documents("mice", k=5)) == 4  # dense lists every file
+    assert all(h.chunk.source == x.source for x in docs for h in x.hits)
+    found = engine.search_documents("birds gulls", k=1, mode="keyword")
+    assert found[0].source == str(d / "birds" / "gulls.md")
+    named = engine.search_documents("notes", k=1, mode="keyword")  # only its file name says so
+    assert named[0].source == str(d / "notes.txt")
+    only_code = engine.search_documents("mice", k=5, filters=Filters(kinds=("py",)))
+    assert [x.source for x in only_code] == [str(d / "code" / "mice.py")]
 
 
 def test_related_excludes_itself(library):
