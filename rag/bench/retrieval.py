@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rag.errors import QuireError
 from rag.retrieval.rerank import rerank
-from rag.retrieval.retrieve import MODES, diversify, fuse
+from rag.retrieval.retrieve import MODES, diversify
 from rag.settings import Settings
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -203,10 +203,10 @@ def _evaluate(engine, qids, queries, qrels, doc_of, depth) -> dict:
         for runs, n in ((top, retriever.depth), (deep, depth)):
             dense, keyword = retriever.candidates(text, n)
             lists = {
-                "dense": fuse(dense, [], "rrf"),
-                "keyword": fuse([], keyword, "rrf"),
-                "hybrid": fuse(dense, keyword, engine.settings.fusion),
-                f"hybrid ({other})": fuse(dense, keyword, other),
+                "dense": retriever.fused(dense, keyword, "dense"),
+                "keyword": retriever.fused(dense, keyword, "keyword"),
+                "hybrid": retriever.fused(dense, keyword),
+                f"hybrid ({other})": retriever.fused(dense, keyword, fusion=other),
             }
             if retriever.reranker is not None:
                 lists["hybrid + rerank"] = rerank(

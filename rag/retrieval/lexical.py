@@ -28,8 +28,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     name, heading, text, tokenize = 'porter unicode61 remove_diacritics 2'
 );
 """
-# Column weights for bm25(): the file's name and folders, its heading path, its text.
-WEIGHTS = (2.0, 2.0, 1.0)
+# Column weights for bm25(): the file's name and folders, its heading path, its text; chosen
+# on four corpora (BENCHMARKS.md, "Retrieval choices across four corpora"). A file's name is
+# short and often its title: on the notes set, 8 beat 4, 2 and 1 and no other corpus lost.
+WEIGHTS = (8.0, 2.0, 1.0)
 _SEP = "\x1f"
 _WORD = re.compile(r"\w+", re.UNICODE)
 # A number as written with separators (1,355; 737,877.50; 3.14): searched as a phrase of its

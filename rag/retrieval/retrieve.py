@@ -18,6 +18,9 @@ from rag.types import Chunk, Hit
 MODES = ("hybrid", "dense", "keyword")
 FUSIONS = ("rrf", "convex")
 RRF_K = 60  # the constant from Cormack et al. (2009); the usual choice
+# The dense list's share in the convex fusion (the keyword list has the rest): chosen on four
+# corpora of different kinds (BENCHMARKS.md, "Retrieval choices across four corpora").
+DENSE_WEIGHT = 0.4
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,7 @@ class Retriever:
             return []
         depth = max(self.depth, 3 * k)
         dense, keyword = self.candidates(query, depth, filters, mode)
-        if mode == "dense":
-            hits = fuse(dense, [], "rrf")
-        elif mode == "keyword":
-            hits = fuse([], keyword, "rrf")
-        else:
-            hits = with_page_evidence(fuse(dense, keyword, self.fusion))
+        hits = self.fused(dense, keyword, mode)
         if self.reranker is not None:
             hits = rerank(self.reranker, query, hits, max(self.rerank_top, k))
         return diversify(hits, k, self.per_source)
@@ -122,11 +120,28 @@ class Retriever:
         lists = []
         for q, vector in zip(forms, vectors):
             dense, keyword = self.candidates(q, depth, filters, vector=vector)
-            lists.append(with_page_evidence(fuse(dense, keyword, self.fusion)))
+            lists.append(self.fused(dense, keyword))
         hits = merge_ranked(lists)
         if self.reranker is not None:
             hits = rerank(self.reranker, forms[0], hits, max(self.rerank_top, k))
         return diversify(hits, k, self.per_source)
+
+    def fused(
+        self,
+        dense: Sequence[tuple[Chunk, float]],
+        keyword: Sequence[tuple[Chunk, float]],
+        mode: str = "hybrid",
+        fusion: str | None = None,
+    ) -> list[Hit]:
+        """One ranked list from the two (one list alone in `dense` or `keyword` mode), with a
+        PDF page's other matching chunks lifting its best one (`with_page_evidence`)."""
+        if mode == "dense":
+            hits = fuse(dense, [], "rrf")
+        elif mode == "keyword":
+            hits = fuse([], keyword, "rrf")
+        else:
+            hits = fuse(dense, keyword, fusion or self.fusion, DENSE_WEIGHT)
+        return with_page_evidence(hits)
 
     def candidates(
         self,
@@ -171,12 +186,7 @@ class Retriever:
             return []
         depth = max(self.depth, 10 * k)
         dense, keyword = self.candidates(query, depth, filters, mode, vector)
-        if mode == "dense":
-            hits = fuse(dense, [], "rrf")
-        elif mode == "keyword":
-            hits = fuse([], keyword, "rrf")
-        else:
-            hits = fuse(dense, keyword, self.fusion)
+        hits = self.fused(dense, keyword, mode)
         return rank_documents([h for h in hits if h.chunk.source != exclude], k)
 
 
@@ -193,23 +203,20 @@ class DocumentHit:
         return self.hits[0].chunk
 
 
-EVIDENCE = 3  # a document's best chunks that count towards its score
-DECAY = 0.5  # the weight of each further chunk's score, relative to the one before
+EVIDENCE = 3  # the best distinct chunks kept with a document or counted for a PDF page
+DECAY = 0.5  # a page's next chunk's weight, relative to the one before (with_page_evidence)
 
 
 def rank_documents(hits: Sequence[Hit], k: int) -> list[DocumentHit]:
-    """Documents ranked by their chunks' fused scores: the best one, plus DECAY times the next,
-    DECAY squared the one after (EVIDENCE chunks at most), so a document that answers in
-    several places gains on one that mentions the words once."""
+    """Documents ranked by their best chunk's fused score, each with its EVIDENCE best
+    distinct chunks. (Adding a share of the next chunks' scores, as for PDF pages, was
+    measured and lost on three document corpora: it favours long documents.)"""
     by_source: dict[str, list[Hit]] = {}
     for h in hits:
         same = by_source.setdefault(h.chunk.source, [])
         if len(same) < EVIDENCE and not any(_near_duplicate(h.chunk, o.chunk) for o in same):
             same.append(h)
-    docs = [
-        DocumentHit(src, sum(h.score * DECAY**i for i, h in enumerate(best)), tuple(best))
-        for src, best in by_source.items()
-    ]
+    docs = [DocumentHit(src, best[0].score, tuple(best)) for src, best in by_source.items()]
     docs.sort(key=lambda d: (-d.score, d.source))
     return docs[:k]
 

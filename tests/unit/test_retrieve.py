@@ -50,17 +50,25 @@ def test_diversify_caps_per_file_and_drops_overlaps():
     assert len(diversify(hits, 6, per_source=2)) == 6  # refills from the same file when short
 
 
-def test_documents_gain_from_several_matching_chunks():
+def test_documents_rank_by_their_best_chunk_and_keep_their_evidence():
     once = chunk("/once.md", "the one matching passage")
     many = [chunk("/many.md", f"passage {i} " * 10, start=i * 200) for i in range(4)]
     again = chunk("/many.md", "passage 0 " * 10 + "!", start=5)  # overlaps many[0]
-    hits = fuse([(once, 0.90), (many[0], 0.80), (again, 0.79), *[(c, 0.7) for c in many[1:]]], [])
+    hits = fuse(
+        [
+            (once, 0.9),
+            (many[0], 0.8),
+            (again, 0.79),
+            *[(c, 0.7 - i / 100) for i, c in enumerate(many[1:])],
+        ],
+        [],
+    )
     docs = rank_documents(hits, 5)
-    assert [d.source for d in docs] == ["/many.md", "/once.md"]
-    best = docs[0]
-    assert len(best.hits) == 3 and again.id not in {h.chunk.id for h in best.hits}
-    assert best.chunk == many[0] and docs[1].score == hits[0].score
-    assert best.score == pytest.approx(sum(h.score * 0.5**i for i, h in enumerate(best.hits)))
+    assert [d.source for d in docs] == ["/once.md", "/many.md"]
+    best = docs[1]
+    assert [h.chunk for h in best.hits] == many[:3]  # distinct passages, best first
+    assert best.chunk == many[0] and best.score == best.hits[0].score
+    assert docs[0].score == hits[0].score and len(docs[0].hits) == 1
     assert rank_documents(hits, 1) == docs[:1]
 
 
