@@ -20,7 +20,7 @@ FUSIONS = ("rrf", "convex")
 RRF_K = 60  # the constant from Cormack et al. (2009); the usual choice
 # The dense list's share in the convex fusion (the keyword list has the rest): chosen on four
 # corpora of different kinds (BENCHMARKS.md, "Retrieval choices across four corpora").
-DENSE_WEIGHT = 0.4
+DENSE_WEIGHT = 0.45
 
 
 @dataclass(frozen=True)
