@@ -210,6 +210,8 @@ def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
     return doc_of
 
 
+# The metrics of rag/bench/retrieval.py, copied: this part runs in LlamaIndex's virtualenv,
+# where Quire's own dependencies (chromadb, ...) are not installed.
 def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
     dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
     ideal = sorted(rel.values(), reverse=True)[:k]
