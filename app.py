@@ -543,8 +543,10 @@ def library_view() -> None:
         return
     if not related:
         st.caption("No other document is indexed yet.")
-    for r in related:
-        st.markdown(f"{r.score:.2f} · **{md(os.path.basename(r.source))}**")
+    for r in related:  # similarity: the best passage's cosine to the document's vector
+        cosine = r.hits[0].dense
+        shown = f"similarity {cosine:.2f} · " if cosine is not None else ""
+        st.markdown(f"{shown}**{md(os.path.basename(r.source))}**")
 
 
 try:
