@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.citations import Citation, check, overlap, sentences
+from rag.answer.citations import Citation, check, overlap, quotable
 from rag.answer.excerpts import excerpt_block, trim_to_fit
 from rag.answer.followup import (
     Turn,
@@ -300,7 +300,7 @@ class Answerer:
         # is the answer; a second one from another excerpt joins only if it scores as well.
         # (Three variants were compared on SQuAD: words only 0.775 citation precision, + cosine
         # 0.853, + retrieval score 0.870; see BENCHMARKS.md.)
-        spans = [(n, a, b) for n, c in enumerate(shown, start=1) for a, b in sentences(c.text)]
+        spans = [(n, a, b) for n, c in enumerate(shown, start=1) for a, b in quotable(c)]
         # A Markdown heading names a topic; it answers nothing (unless nothing else is there).
         prose = [(n, a, b) for n, a, b in spans if not _is_heading(shown[n - 1].text[a:b])]
         spans = prose or spans

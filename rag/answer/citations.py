@@ -54,6 +54,21 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def line_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each non-blank line of `text`, whitespace trimmed: a sheet's rows."""
+    out, pos = [], 0
+    for line in text.split("\n"):
+        a, b = pos, pos + len(line)
+        pos = b + 1
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            out.append((a, b))
+    return out
+
+
 def overlap(claim: str, evidence: str) -> float:
     """Share of the claim's content words found in the evidence (0..1)."""
     words = query_terms(claim)
@@ -63,10 +78,16 @@ def overlap(claim: str, evidence: str) -> float:
     return sum(w in have for w in words) / len(words)
 
 
+def quotable(chunk: Chunk) -> list[tuple[int, int]]:
+    """What can be quoted of a chunk: its sentences, or a sheet's rows (a table has no full
+    stops, so a sentence would be the whole chunk)."""
+    return line_spans(chunk.text) if chunk.unit == "sheet" else sentences(chunk.text)
+
+
 def best_quote(claim: str, chunk: Chunk) -> tuple[int, int, float]:
-    """The sentence of `chunk` that best supports `claim`: (start, end) in the chunk, score."""
+    """The sentence (row) of `chunk` that best supports `claim`: (start, end), score."""
     best = (0, len(chunk.text), -1.0)
-    for a, b in sentences(chunk.text):
+    for a, b in quotable(chunk):
         score = overlap(claim, chunk.text[a:b])
         if score > best[2]:
             best = (a, b, score)

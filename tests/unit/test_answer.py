@@ -89,6 +89,31 @@ def test_quotes_mode_uses_no_model_and_quotes_verbatim(library):
         assert page[c.start : c.end] == c.quote
 
 
+def test_quotes_from_a_sheet_are_its_matching_rows(tmp_path, make_engine):
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Results"
+    ws.append(["Quarter", "Revenue", "Staff"])
+    for row in [("Q1", 612345, 1201), ("Q2", 655001, 1290), ("Q3", 701877, 1310)]:
+        ws.append(row)
+    ws.append(["Q4", 737877, 1355])
+    for cell in ws["C"][1:]:
+        cell.number_format = "#,##0"
+    buf = io.BytesIO()
+    wb.save(buf)
+    (tmp_path / "results.xlsx").write_bytes(buf.getvalue())
+    engine = make_engine()
+    engine.answerer.settings = AnswerSettings(min_relevance=0.0)
+    engine.ingest([str(tmp_path / "results.xlsx")])
+    _, answer = ask(engine, "How many staff in Q4, 1,355?", mode="quotes")
+    assert answer.citations and answer.citations[0].quote == "Q4 | 737877 | 1,355"
+    assert answer.text.startswith("Q4 | 737877 | 1,355")
+
+
 def test_packing_stays_within_the_budget(library):
     engine, gen, _ = library
     engine.answerer.settings = AnswerSettings(prompt_tokens=150, answer_tokens=40, min_relevance=0)
