@@ -43,23 +43,22 @@ def sentences(text: str) -> list[tuple[int, int]]:
         spans.append((pos, m.start()))
         pos = m.end()
     spans.append((pos, len(text)))
-    out = []
-    for a, b in spans:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        if a < b:
-            out.append((a, b))
-    return out
+    return _trimmed(text, spans)
 
 
 def line_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each non-blank line of `text`, whitespace trimmed: a sheet's rows."""
-    out, pos = [], 0
+    spans, pos = [], 0
     for line in text.split("\n"):
-        a, b = pos, pos + len(line)
-        pos = b + 1
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return _trimmed(text, spans)
+
+
+def _trimmed(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`spans` without their leading and trailing whitespace; the empty ones dropped."""
+    out = []
+    for a, b in spans:
         while a < b and text[a].isspace():
             a += 1
         while b > a and text[b - 1].isspace():
