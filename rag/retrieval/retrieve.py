@@ -95,9 +95,7 @@ class Retriever:
         mode: str = "hybrid",
     ) -> list[Hit]:
         """The best `k` chunks for `query`; at most `per_source` from one file unless too few."""
-        if mode not in MODES:
-            raise QuireError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-        if not query.strip() or k <= 0:
+        if not _worth_searching(query, k, mode):
             return []
         depth = max(self.depth, 3 * k)
         dense, keyword = self.candidates(query, depth, filters, mode)
@@ -180,14 +178,19 @@ class Retriever:
         """The best `k` documents for `query`: the fused chunk list, each document scored from
         its chunks' evidence (`rank_documents`). `vector` stands for the query's embedding (a
         document's own, for `related`); `exclude` leaves one file out."""
-        if mode not in MODES:
-            raise QuireError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-        if not query.strip() or k <= 0:
+        if not _worth_searching(query, k, mode):
             return []
         depth = max(self.depth, 10 * k)
         dense, keyword = self.candidates(query, depth, filters, mode, vector)
         hits = self.fused(dense, keyword, mode)
         return rank_documents([h for h in hits if h.chunk.source != exclude], k)
+
+
+def _worth_searching(query: str, k: int, mode: str) -> bool:
+    """False for an empty query or k <= 0; an unknown mode is an error."""
+    if mode not in MODES:
+        raise QuireError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    return bool(query.strip()) and k > 0
 
 
 @dataclass(frozen=True)
@@ -211,14 +214,24 @@ def rank_documents(hits: Sequence[Hit], k: int) -> list[DocumentHit]:
     """Documents ranked by their best chunk's fused score, each with its EVIDENCE best
     distinct chunks. (Adding a share of the next chunks' scores, as for PDF pages, was
     measured and lost on three document corpora: it favours long documents.)"""
-    by_source: dict[str, list[Hit]] = {}
-    for h in hits:
-        same = by_source.setdefault(h.chunk.source, [])
-        if len(same) < EVIDENCE and not any(_near_duplicate(h.chunk, o.chunk) for o in same):
-            same.append(h)
+    by_source = _best_distinct(hits, lambda c: c.source)
     docs = [DocumentHit(src, best[0].score, tuple(best)) for src, best in by_source.items()]
     docs.sort(key=lambda d: (-d.score, d.source))
     return docs[:k]
+
+
+def _best_distinct(hits: Sequence[Hit], key: Callable[[Chunk], object]) -> dict:
+    """The first EVIDENCE hits of each group (`key` of the chunk, None: no group) that do not
+    overlap one another, in the order given."""
+    groups: dict[object, list[Hit]] = {}
+    for h in hits:
+        group = key(h.chunk)
+        if group is None:
+            continue
+        same = groups.setdefault(group, [])
+        if len(same) < EVIDENCE and not any(_near_duplicate(h.chunk, o.chunk) for o in same):
+            same.append(h)
+    return groups
 
 
 def document_vector(store: Store, chunk_ids: Sequence[str]) -> list[float] | None:
@@ -284,29 +297,26 @@ def fuse(
 def with_page_evidence(hits: Sequence[Hit]) -> list[Hit]:
     """Hits re-scored so the PDF page that answers wins over one that mentions the words once:
     every chunk of a page gains DECAY times the score of the page's second best distinct chunk,
-    DECAY squared its third's (EVIDENCE chunks count), so the page's best chunk scores as
-    `rank_documents` scores a file. Chunks of files without pages are left as they are."""
-    by_page: dict[tuple[str, int], list[Hit]] = {}
-    for h in hits:
-        if h.chunk.page is not None and (h.chunk.unit or "page") == "page":
-            same = by_page.setdefault((h.chunk.source, h.chunk.page), [])
-            if len(same) < EVIDENCE and not any(_near_duplicate(h.chunk, o.chunk) for o in same):
-                same.append(h)
+    DECAY squared its third's (EVIDENCE chunks count). Chunks of files without pages, and of
+    slides, sheets and other units, are left as they are."""
+    by_page = _best_distinct(hits, _pdf_page)
     bonus = {
-        key: sum(h.score * DECAY**i for i, h in enumerate(same[1:], start=1))
-        for key, same in by_page.items()
+        page: sum(h.score * DECAY**i for i, h in enumerate(same[1:], start=1))
+        for page, same in by_page.items()
         if len(same) > 1
     }
     if not bonus:
         return list(hits)
-    out = [
-        replace(h, score=h.score + bonus.get((h.chunk.source, h.chunk.page), 0.0))
-        if h.chunk.page is not None and (h.chunk.unit or "page") == "page"
-        else h
-        for h in hits
-    ]
+    out = [replace(h, score=h.score + bonus.get(_pdf_page(h.chunk), 0.0)) for h in hits]
     out.sort(key=lambda h: (-h.score, h.chunk.id))
     return out
+
+
+def _pdf_page(chunk: Chunk) -> tuple[str, int] | None:
+    """(file, page) for a chunk of a paged document's page; None for anything else."""
+    if chunk.page is None or (chunk.unit or "page") != "page":
+        return None
+    return chunk.source, chunk.page
 
 
 def merge_ranked(lists: Sequence[Sequence[Hit]]) -> list[Hit]:
