@@ -40,10 +40,10 @@ def chunk_document(
     spans = _fit_model(doc, spans, size, overlap, count_model_tokens, max_model_tokens)
     # Two overlapping spans split again for the model can yield the same part twice (dense
     # tables do): keep one, or the file's chunk ids clash.
-    seen: set[tuple] = set()
-    spans = [
-        s for s in spans if (s[0], s[2], s[3]) not in seen and not seen.add((s[0], s[2], s[3]))
-    ]
+    unique: dict[tuple, tuple] = {}
+    for span in spans:
+        unique.setdefault((span[0], span[2], span[3]), span)  # (page, start, end)
+    spans = list(unique.values())
     # Line numbers within the page: of a file without pages, of a sheet (its rows); a PDF's
     # lines mean nothing to its reader.
     numbered = doc.lines and doc.unit in ("", "sheet", "cell")

@@ -54,22 +54,21 @@ def read_beir(folder: Path) -> tuple[dict, dict, dict]:
 
 
 def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
-    """One Markdown file per document ("# title" then the text), or the document's own relative
-    path when it has one; returns the file's path relative to `folder`, without its suffix when
-    it is ours (".md"), -> doc id."""
+    """One Markdown file per document ("# title" then the text), at the document's own relative
+    path when it has one; returns each file's path relative to `folder` -> doc id."""
     folder.mkdir(parents=True, exist_ok=True)
     names = {}
     for i, (did, (title, text, *path)) in enumerate(corpus.items()):
         if path:
-            stem = _relative(path[0])
-            (folder / stem).parent.mkdir(parents=True, exist_ok=True)
+            name = _relative(path[0])
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
         else:
-            stem = f"{i:07d}_{_SAFE.sub('_', did)[:80]}.md"
+            name = f"{i:07d}_{_SAFE.sub('_', did)[:80]}.md"
         body = f"# {title.strip()}\n\n{text.strip()}\n" if title.strip() else f"{text.strip()}\n"
-        path = folder / stem
+        path = folder / name
         if not path.is_file() or path.read_text(encoding="utf-8") != body:  # keep mtimes
             path.write_text(body, encoding="utf-8")
-        names[stem] = did
+        names[name] = did
     return names
 
 
