@@ -1,15 +1,7 @@
 #!/bin/bash
 # Runs every benchmark configuration sequentially, each in a fresh process, each inside a
 # new network namespace (unshare -n: loopback only, no route out) to prove offline operation.
-set -u
-cd ${OCRCMP:-/tmp/ocrcmp}
-PY=${OCRCMP:-/tmp/ocrcmp}/venv/bin/python
-run() {  # tag, env..., -- args
-  local tag=$1; shift
-  mkdir -p work/$tag && rm -rf work/$tag/cache
-  echo "=== $tag $(date +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"
-  (cd work/$tag && env "$@" unshare -n $PY ${OCRCMP:-/tmp/ocrcmp}/bench.py $tag ${ARGS} > ${OCRCMP:-/tmp/ocrcmp}/logs/$tag.log 2>&1; echo "rc=$?")
-}
+. "$(dirname "$0")/run_common.sh"
 mkdir -p logs
 ARGS="tess --boxes"            run tess_eng_omp1   OMP_THREAD_LIMIT=1
 ARGS="tess"                    run tess_eng_ompdef X=1

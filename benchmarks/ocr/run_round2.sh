@@ -1,15 +1,7 @@
 #!/bin/bash
 # Second round, run when the shared machine was quieter; interleaves engines so both see
 # similar background load. Same harness; every run inside unshare -n.
-set -u
-cd ${OCRCMP:-/tmp/ocrcmp}
-PY=${OCRCMP:-/tmp/ocrcmp}/venv/bin/python
-run() {
-  local tag=$1; shift
-  mkdir -p work/$tag && rm -rf work/$tag/cache
-  echo "=== $tag $(date +%T) load $(cut -d' ' -f1-3 /proc/loadavg)"
-  (cd work/$tag && env "$@" unshare -n $PY ${OCRCMP:-/tmp/ocrcmp}/bench.py $tag ${ARGS} > ${OCRCMP:-/tmp/ocrcmp}/logs/$tag.log 2>&1; echo "rc=$?")
-}
+. "$(dirname "$0")/run_common.sh"
 ARGS="tess"                 run r2_tess_eng_omp1   OMP_THREAD_LIMIT=1
 ARGS="pp"                   run r2_pp_default      X=1
 ARGS="tess"                 run r2_tess_eng_ompdef X=1
