@@ -698,9 +698,9 @@ def test_pdf_bookmarks_head_the_page_parts_they_start():
         ["Contents", "1 Setup\nInstall the tool.\n1.1 Keys\nMake a key.", "Keys expire yearly."]
     )
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    setup = writer.add_outline_item("Setup", 1)
-    writer.add_outline_item("Keys", 1, parent=setup)
-    writer.add_outline_item("Nowhere printed", 2, parent=setup)
+    setup = writer.add_outline_item(title="Setup", page_number=1)
+    writer.add_outline_item(title="Keys", page_number=1, parent=setup)
+    writer.add_outline_item(title="Nowhere printed", page_number=2, parent=setup)
     buf = io.BytesIO()
     writer.write(buf)
     doc = load("guide.pdf", buf.getvalue())
