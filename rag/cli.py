@@ -36,6 +36,26 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `quire` command. After a command that only reads (search, related, ask), the
+    process ends without tearing its libraries down (measured: 0.2-0.3 s of a 1.5 s cold
+    search went to Chroma's and ONNX Runtime's teardown); their writes are committed by then."""
+    argv = sys.argv[1:]
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `quire search ... | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    if argv and argv[0] in _READ_ONLY:
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+_READ_ONLY = {"search", "related", "ask"}
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -692,4 +712,4 @@ class _Bar:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -13,7 +13,7 @@ from rag.answer.generate import Generator, LlamaGenerator, QuotingGenerator
 from rag.answer.server import OpenAIGenerator
 from rag.errors import QuireError
 from rag.home import private_home
-from rag.retrieval.embed import Embedder, HashEmbedder, SentenceTransformerEmbedder
+from rag.retrieval.embed import Embedder, HashEmbedder, LocalEmbedder
 from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.retrieve import DocumentHit, Filters, Hit, Retriever, document_vector
 from rag.retrieval.store import ChromaStore, Store
@@ -172,11 +172,13 @@ def build_engine(
 def make_embedder(settings: Settings) -> Embedder:
     if settings.embedder == "fake":
         return HashEmbedder()
-    return SentenceTransformerEmbedder(
+    return LocalEmbedder(
         settings.embed_model,
+        cache=settings.cache,
         batch_size=settings.embed_batch,
         threads=settings.threads,
         precision=settings.embed_precision,
+        backend=settings.embed_backend,
     )
 
 

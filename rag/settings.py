@@ -32,7 +32,9 @@ class Settings:
     ctx: int = 2048
     answer_mode: str = "auto"
     chroma_url: str = ""  # a Chroma server (`chroma run`) instead of the store under home
-    embed_precision: str = "auto"  # auto (bf16 where the CPU has it), fp32 or bf16
+    embed_precision: str = "auto"  # ingest: auto (bf16 where the CPU has it, else int8) or one
+    embed_backend: str = "auto"  # auto (ONNX Runtime for queries and int8/fp32), onnx or torch
+    cache: Path | None = None  # derived files (the ONNX embedder); None: ~/.cache/quire
     pdf_engine: str = "auto"  # auto (PDFium, pypdf as fallback) or pypdf
     parse_ahead: int = 8  # files read and parsed ahead of the embedder, on a second thread
     parse_worker: str = "process"  # process (a child with limits) or inline (no protection)
@@ -59,9 +61,14 @@ class Settings:
             raise SettingsError(
                 f"QUIRE_ANSWER_MODE must be auto, llm or quotes, not {self.answer_mode!r}"
             )
-        if self.embed_precision not in ("auto", "fp32", "bf16"):
+        if self.embed_precision not in ("auto", "fp32", "bf16", "int8"):
             raise SettingsError(
-                f"QUIRE_EMBED_PRECISION must be auto, fp32 or bf16, not {self.embed_precision!r}"
+                "QUIRE_EMBED_PRECISION must be auto, fp32, bf16 or int8, "
+                f"not {self.embed_precision!r}"
+            )
+        if self.embed_backend not in ("auto", "onnx", "torch"):
+            raise SettingsError(
+                f"QUIRE_EMBED_BACKEND must be auto, onnx or torch, not {self.embed_backend!r}"
             )
         if self.pdf_engine not in ("auto", "pypdf"):
             raise SettingsError(f"QUIRE_PDF_ENGINE must be auto or pypdf, not {self.pdf_engine!r}")
@@ -109,6 +116,8 @@ class Settings:
             answer_mode=env.get("QUIRE_ANSWER_MODE", "auto").strip().lower(),
             chroma_url=env.get("QUIRE_CHROMA_URL", "").strip(),
             embed_precision=env.get("QUIRE_EMBED_PRECISION", "auto").strip().lower(),
+            embed_backend=env.get("QUIRE_EMBED_BACKEND", "auto").strip().lower(),
+            cache=default_cache(env),
             pdf_engine=env.get("QUIRE_PDF_ENGINE", "auto").strip().lower(),
             parse_ahead=_number(env, "QUIRE_PARSE_AHEAD", 8, int),
             parse_worker=env.get("QUIRE_PARSE_WORKER", "process").strip().lower(),
@@ -155,6 +164,15 @@ class Settings:
     def chunker_version(self) -> str:
         """Changes whenever chunk boundaries would change; stored with the index."""
         return f"chunker-2:{self.chunk_tokens}:{self.chunk_overlap}"
+
+
+def default_cache(env: Mapping[str, str] | None = None) -> Path:
+    """Where derived files (the ONNX embedder) are kept: QUIRE_CACHE, else
+    $XDG_CACHE_HOME/quire, else ~/.cache/quire."""
+    env = os.environ if env is None else env
+    if env.get("QUIRE_CACHE"):
+        return Path(env["QUIRE_CACHE"]).expanduser().resolve()
+    return Path(env.get("XDG_CACHE_HOME") or "~/.cache").expanduser().resolve() / "quire"
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ from rag.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Derived files (the ONNX embedder, made once from the bundled weights) go to a folder of this
+# test run, shared by its processes; set QUIRE_CACHE to keep them between runs.
+os.environ.setdefault("QUIRE_CACHE", tempfile.mkdtemp(prefix="quire-test-cache-"))
 
 
 @pytest.fixture

@@ -305,7 +305,7 @@ class Answerer:
         prose = [(n, a, b) for n, a, b in spans if not _is_heading(shown[n - 1].text[a:b])]
         spans = prose or spans
         texts = [shown[n - 1].text[a:b] for n, a, b in spans]
-        vectors = self.retriever.embedder.embed([query, *texts]) if texts else [[]]
+        vectors = self.retriever.embedder.embed_queries([query, *texts]) if texts else [[]]
         q = vectors[0]
         scored = []
         for (n, a, b), text, v in zip(spans, texts, vectors[1:]):

@@ -1,4 +1,5 @@
-"""Embedders: the bundled sentence-transformers model, and a deterministic fake for tests."""
+"""Embedders: the local sentence-transformers model (on ONNX Runtime or torch, chosen per job
+and per CPU), and a deterministic fake for tests."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import hashlib
 import math
 import os
 import re
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from rag.errors import QuireError
+from rag.settings import default_cache
 
 BUNDLED_EMBEDDER = "all-MiniLM-L6-v2"
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
 
 
 class Embedder(Protocol):
@@ -32,7 +36,14 @@ class Embedder(Protocol):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
-    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Documents' vectors (throughput matters: ingest)."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors for texts a user is waiting on (a query, sentences of an answer): the same
+        space as `embed`, from a backend that loads fast."""
+        ...
 
 
 class HashEmbedder:
@@ -57,6 +68,8 @@ class HashEmbedder:
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [self._vector(t) for t in texts]
+
+    embed_queries = embed
 
     def _vector(self, text: str) -> list[float]:
         v = [0.0] * self._dim
@@ -120,7 +133,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self.warm_up().get_sentence_embedding_dimension())
+        model = self.warm_up()
+        dimension = getattr(model, "get_embedding_dimension", None)  # the newer name
+        return int((dimension or model.get_sentence_embedding_dimension)())
 
     @property
     def max_tokens(self) -> int:
@@ -152,6 +167,140 @@ class SentenceTransformerEmbedder:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)  # in fp32, also for bf16
         return (vectors / np.maximum(norms, 1e-12)).tolist()
 
+    embed_queries = embed
+
+
+class LocalEmbedder:
+    """The local model on the backend that suits each job, loaded on first use.
+
+    - Queries (and an answer's sentences): ONNX Runtime at fp32, the same vectors as torch
+      (checked when the ONNX file is made), loaded in well under a second with no torch.
+    - Documents (ingest): `precision` as resolved for this CPU: bf16 runs on torch, int8 and
+      fp32 on ONNX Runtime.
+    - Token counts: the model's tokenizer.json, through `tokenizers`.
+
+    `backend="torch"` runs everything on torch as before. A model ONNX Runtime cannot run here
+    (layers other than Transformer, Pooling, Normalize) falls back to torch, saying so once.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        cache: Path | None = None,
+        batch_size: int = 32,
+        threads: int | None = None,
+        precision: str = "auto",
+        backend: str = "auto",
+        log=None,
+    ) -> None:
+        if backend not in ("auto", "onnx", "torch"):
+            raise QuireError(f"embedding backend must be auto, onnx or torch, not {backend!r}")
+        self.path = path
+        self.name = BUNDLED_EMBEDDER if path is None else str(path)
+        self.cache = cache or default_cache()
+        self.batch_size = batch_size
+        self.threads = threads
+        self.backend = backend
+        self.precision = resolve_precision(precision, onnx=backend != "torch")
+        self.log = log or _say_once
+        self._lock = threading.Lock()
+        self._onnx: dict[str, object] = {}
+        self._torch: dict[str, SentenceTransformerEmbedder] = {}
+        self._counter = _UNSET
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.for_documents().embed(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.for_queries().embed(texts)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        counter = self._token_counter()
+        return counter.count(texts) if counter else self._on_torch("fp32").count_tokens(texts)
+
+    @property
+    def dim(self) -> int:
+        return self.for_queries().dim
+
+    @property
+    def max_tokens(self) -> int:
+        recipe = self._recipe()
+        return recipe.max_tokens if recipe else self._on_torch("fp32").max_tokens
+
+    def _recipe(self):
+        from rag.retrieval.onnx_embed import Unsupported, read_recipe
+
+        if self.backend == "torch":
+            return None
+        try:
+            return read_recipe(self.path or bundled_embedder_path())
+        except Unsupported:
+            return None
+
+    def _token_counter(self):
+        with self._lock:
+            if self._counter is _UNSET:
+                from rag.retrieval.onnx_embed import TokenCounter
+
+                recipe = self._recipe()
+                model_dir = self.path or bundled_embedder_path()
+                self._counter = recipe and TokenCounter(model_dir, recipe.lowercase)
+            return self._counter
+
+    def warm_up(self):
+        """Load what a search needs (the query backend)."""
+        return self.for_queries().warm_up()
+
+    def for_queries(self):
+        if self.backend == "torch":
+            return self._on_torch("fp32")
+        return self._on_onnx("fp32") or self._on_torch("fp32")
+
+    def for_documents(self):
+        if self.backend == "torch":
+            return self._on_torch(self.precision)
+        if self.precision == "bf16":
+            self._on_onnx("fp32")  # made now, while ingest waits anyway: searches start fast
+            return self._on_torch("bf16")
+        return self._on_onnx(self.precision) or self._on_torch("fp32")
+
+    def _on_torch(self, precision: str) -> SentenceTransformerEmbedder:
+        with self._lock:
+            if precision not in self._torch:
+                self._torch[precision] = SentenceTransformerEmbedder(
+                    self.path, self.batch_size, self.threads, precision
+                )
+            return self._torch[precision]
+
+    def _on_onnx(self, precision: str):
+        """The ONNX embedder at `precision`, or None (said once) if this model cannot have one."""
+        from rag.retrieval.onnx_embed import OnnxEmbedder, Unsupported, model_file
+
+        with self._lock:
+            if precision not in self._onnx:
+                model_dir = self.path or bundled_embedder_path()
+                try:
+                    onnx_file = model_file(model_dir, self.cache, precision, self.log)
+                    self._onnx[precision] = OnnxEmbedder(
+                        model_dir, onnx_file, self.name, self.batch_size, self.threads
+                    )
+                except Unsupported as exc:
+                    if self.backend == "onnx":
+                        raise
+                    self.log(f"{exc}; embedding with torch instead (slower to start)")
+                    self._onnx[precision] = None
+            return self._onnx[precision]
+
+
+_UNSET = object()
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        print(f"quire: {message}", file=sys.stderr)
+
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes in bf16 natively (AVX512-BF16 or AMX); elsewhere bf16 is
@@ -164,12 +313,16 @@ def cpu_has_bf16() -> bool:
     return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
 
 
-def resolve_precision(precision: str) -> str:
-    """`auto` becomes bf16 where the CPU has it (2.5-3x faster here), else fp32."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise QuireError(f"embedding precision must be auto, fp32 or bf16, not {precision!r}")
+def resolve_precision(precision: str, onnx: bool = False) -> str:
+    """`auto` becomes bf16 where the CPU has it (torch), else int8 on ONNX Runtime (`onnx`)
+    or fp32 on torch."""
+    if precision not in PRECISIONS:
+        choices = ", ".join(PRECISIONS)
+        raise QuireError(f"embedding precision must be one of {choices}, not {precision!r}")
     if precision == "auto":
-        return "bf16" if cpu_has_bf16() else "fp32"
+        return "bf16" if cpu_has_bf16() else "int8" if onnx else "fp32"
+    if precision == "int8" and not onnx:
+        raise QuireError("int8 embedding runs on ONNX Runtime: not with the torch backend")
     return precision
 
 

@@ -114,7 +114,7 @@ class Retriever:
         if len(forms) <= 1:
             return self.search(forms[0] if forms else "", k, filters)
         depth = max(self.depth, 3 * k)
-        vectors = self.embedder.embed(forms)  # one batch for every form
+        vectors = self.embedder.embed_queries(forms)  # one batch for every form
         lists = []
         for q, vector in zip(forms, vectors):
             dense, keyword = self.candidates(q, depth, filters, vector=vector)
@@ -160,7 +160,7 @@ class Retriever:
         keyword: list[tuple[Chunk, float]] = []
         if mode in ("hybrid", "dense"):
             if vector is None:
-                vector = self.embedder.embed([query])[0]
+                vector = self.embedder.embed_queries([query])[0]
             dense = [(h.chunk, h.score) for h in self.store.query(vector, depth, sources, kinds)]
         if mode in ("hybrid", "keyword"):
             keyword = self.lexical.search(query, depth, sources, kinds)

@@ -15,8 +15,10 @@ from rag.types import Chunk
 
 @pytest.fixture(scope="module")
 def tiny_cross_encoder(tmp_path_factory):
+    import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
+    torch.manual_seed(0)  # random weights, but the same ones every run: no tied scores by chance
     folder = tmp_path_factory.mktemp("ce")
     tok = AutoTokenizer.from_pretrained(str(bundled_embedder_path()))
     config = BertConfig(
