@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from ingest.formats import kind_named
@@ -21,6 +23,10 @@ RRF_K = 60  # the constant from Cormack et al. (2009); the usual choice
 # The dense list's share in the convex fusion (the keyword list has the rest): chosen on four
 # corpora of different kinds (BENCHMARKS.md, "Retrieval choices across four corpora").
 DENSE_WEIGHT = 0.45
+# Hybrid search runs the keyword search on another thread while the query is embedded and the
+# dense index asked (BENCHMARKS.md, "Query latency from 1,000 to 100,000 chunks"); False runs
+# them one after the other (for that comparison).
+ALONGSIDE = True
 
 
 @dataclass(frozen=True)
@@ -156,15 +162,20 @@ class Retriever:
         kinds = filters.kinds or None
         if sources is not None and not sources:
             return [], []
-        dense: list[tuple[Chunk, float]] = []
-        keyword: list[tuple[Chunk, float]] = []
-        if mode in ("hybrid", "dense"):
+        if mode == "keyword":
+            return [], self.lexical.search(query, depth, sources, kinds)
+        keyword = None
+        if mode == "hybrid" and ALONGSIDE:  # on another core: SQLite lets go of the GIL
+            keyword = _background().submit(self.lexical.search, query, depth, sources, kinds)
+        try:
             if vector is None:
                 vector = self.embedder.embed_queries([query])[0]
             dense = [(h.chunk, h.score) for h in self.store.query(vector, depth, sources, kinds)]
-        if mode in ("hybrid", "keyword"):
-            keyword = self.lexical.search(query, depth, sources, kinds)
-        return dense, keyword
+        finally:
+            words = keyword.result() if keyword else []
+        if mode == "hybrid" and not ALONGSIDE:
+            words = self.lexical.search(query, depth, sources, kinds)
+        return dense, words
 
     def documents(
         self,
@@ -184,6 +195,19 @@ class Retriever:
         dense, keyword = self.candidates(query, depth, filters, mode, vector)
         hits = self.fused(dense, keyword, mode)
         return rank_documents([h for h in hits if h.chunk.source != exclude], k)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """The threads keyword searches run on while the dense side embeds and queries."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-search")
+        return _POOL
 
 
 def _worth_searching(query: str, k: int, mode: str) -> bool:

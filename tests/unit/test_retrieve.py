@@ -131,6 +131,28 @@ def test_search_modes_and_filters(library):
         engine.search("x", mode="magic")
 
 
+def test_hybrid_with_its_searches_side_by_side_is_the_same_search(library, monkeypatch):
+    from rag.retrieval import retrieve
+
+    engine, _ = library
+    queries = ["owls hunt mice at night", "bread", "seaside chips", "count_mice", "nothing here"]
+    alongside = [[(h.chunk.id, h.score) for h in engine.search(q, k=4)] for q in queries]
+    monkeypatch.setattr(retrieve, "ALONGSIDE", False)
+    in_turn = [[(h.chunk.id, h.score) for h in engine.search(q, k=4)] for q in queries]
+    assert alongside == in_turn and any(alongside)
+
+
+def test_a_failing_keyword_search_is_raised_not_lost(library, monkeypatch):
+    engine, _ = library
+
+    def broken(*args, **kwargs):
+        raise QuireError("the keyword index is damaged")
+
+    monkeypatch.setattr(engine.lexical, "search", broken)
+    with pytest.raises(QuireError, match="damaged"):
+        engine.search("owls")
+
+
 def test_removed_files_vanish_from_both_indexes(library):
     engine, d = library
     owls = str(d / "birds" / "owls.md")
