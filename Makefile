@@ -52,6 +52,7 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: install
+	$(PY) -m rag.retrieval.onnx_embed
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 test: install browser

@@ -219,8 +219,8 @@ def embedding(docs: Path, settings: Settings, rounds: int = 2) -> dict:
 
 def _chunk_texts(docs: Path, settings: Settings, embedder) -> tuple[list[str], dict]:
     """What the embedder is given for the first EMBED_SAMPLE chunks of DOCS, and what the
-    chunker makes it do, in the model's tokens over those documents: `source` (their sections'
-    text), `chunks` (the chunks' text: overlap counted twice), `embedded` (with the heading
+    chunker makes it do, in the model's tokens over those documents: `source` (their text,
+    page by page), `chunks` (the chunks' text: overlap counted twice), `embedded` (with the heading
     path in front, as far as the model reads)."""
     from ingest.chunk import chunk_document, embedding_text
     from ingest.files import discover
@@ -244,7 +244,7 @@ def _chunk_texts(docs: Path, settings: Settings, embedder) -> tuple[list[str], d
         )
         given = [embedding_text(c) for c in chunks]
         texts.extend(given)
-        tokens["source"] += sum(count([s.text for s in doc.sections]))
+        tokens["source"] += sum(count(list(doc.pages)))
         tokens["chunks"] += sum(count([c.text for c in chunks]))
         tokens["embedded"] += sum(min(n, limit) for n in count(given))
         if len(texts) >= EMBED_SAMPLE:

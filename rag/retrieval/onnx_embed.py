@@ -215,6 +215,10 @@ def _quantize(fp32: Path, dest: Path) -> None:
 def _check(model_dir: Path, onnx_file: Path) -> float:
     """The lowest cosine between torch's and this file's vectors over CHECK."""
     import numpy as np
+
+    from rag.retrieval.embed import prepare_torch
+
+    prepare_torch(None)  # offline, and no progress bars
     from sentence_transformers import SentenceTransformer
 
     reference = SentenceTransformer(str(model_dir), device="cpu").encode(
@@ -370,3 +374,24 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.write_bytes(data)
     _fsync(tmp)
     os.replace(tmp, path)
+
+
+def prepare(settings=None) -> list[Path]:
+    """Make the ONNX files the settings will use (`make run` calls this, so the app's first
+    search and ingest do not wait for the export); instant when they exist."""
+    from rag.retrieval.embed import LocalEmbedder
+    from rag.settings import Settings
+
+    s = settings or Settings.from_env()
+    if s.embedder != "local" or s.embed_backend == "torch":
+        return []
+    embedder = LocalEmbedder(
+        s.embed_model, s.cache, s.embed_batch, s.threads, s.embed_precision, s.embed_backend
+    )
+    made = [embedder.for_queries(), embedder.for_documents()]
+    return [e.onnx_file for e in made if hasattr(e, "onnx_file")]  # not torch
+
+
+if __name__ == "__main__":
+    for path in prepare():
+        print(f"ONNX embedder ready: {path}")

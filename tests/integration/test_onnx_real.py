@@ -109,3 +109,15 @@ def test_search_and_quotes_answers_need_no_torch(tmp_path):
 
 def test_bundled_model_is_the_one_exported():
     assert (bundled_embedder_path() / "tokenizer.json").is_file()
+
+
+def test_prepare_makes_the_files_the_settings_use(tmp_path):
+    from dataclasses import replace
+
+    from rag.retrieval.onnx_embed import prepare
+    from rag.settings import Settings
+
+    env = {"QUIRE_HOME": str(tmp_path), "QUIRE_CACHE": os.environ["QUIRE_CACHE"]}
+    s = replace(Settings.from_env(env), embed_precision="int8")
+    assert sorted(p.name for p in prepare(s)) == ["model-fp32.onnx", "model-int8.onnx"]
+    assert prepare(replace(s, embed_backend="torch", embed_precision="fp32")) == []
