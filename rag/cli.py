@@ -202,6 +202,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("folder", metavar="DIR", help="a folder of documents, or a BEIR folder")
     b.add_argument("--workdir", help="keep the written documents and the indexes here")
     b.add_argument("--no-plain", action="store_true", help="skip the slower comparison ingests")
+    b.add_argument(
+        "--embedding-only", action="store_true", help="only the embedders, on the same chunks"
+    )
     b.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     b.set_defaults(func=_bench_ingest)
     return p
@@ -570,6 +573,7 @@ def _bench_ingest(args) -> int:
         Path(args.folder),
         workdir=_workdir(args),
         plain=not args.no_plain,
+        embedding_only=args.embedding_only,
     )
 
 

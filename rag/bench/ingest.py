@@ -37,12 +37,17 @@ def run_ingest_bench(
     workdir: Path | None = None,
     plain: bool = True,
     log: Callable[[str], None] = lambda s: None,
+    embedding_only: bool = False,
 ) -> dict:
     with tempfile.TemporaryDirectory(prefix="quire-bench-ingest-") as tmp:
         work = workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         docs = _documents(folder, work, log)
-        result: dict = {"folder": str(folder), "documents": str(docs)}
+        result: dict = {"folder": str(folder), "documents": str(docs), "ingest": {}}
+        if embedding_only:
+            log("embedding the same chunks: plain sentence-transformers fp32 and Quire's")
+            result["embedding"] = embedding(docs, settings)
+            return result
         pdfs = sorted(p for p in docs.rglob("*") if p.suffix.lower() == ".pdf")
         if pdfs:
             log(f"PDF extraction, pypdf and PDFium, on {len(pdfs)} PDFs")
@@ -61,7 +66,6 @@ def run_ingest_bench(
                 "QUIRE_EMBED_BACKEND": "torch",
                 "QUIRE_PARSE_AHEAD": "0",
             }
-        result["ingest"] = {}
         for name, env in runs.items():
             home = work / f"home-{len(result['ingest'])}"
             log(f"ingest ({name}) in a fresh process")
@@ -339,6 +343,10 @@ def format_ingest(r: dict) -> str:
         f"  model tokens of those documents: {t['source']} in their text, {t['chunks']} in the "
         f"chunks (overlaps twice), {t['embedded']} embedded (heading paths in front, cut at the "
         f"model's limit): {t['embedded_per_source_token']} per source token",
+    ]
+    if not r["ingest"]:
+        return "\n".join(lines)
+    lines += [
         "",
         f"{'ingest':40} {'files':>6} {'pages':>6} {'chunks':>7} {'seconds':>8} {'files/s':>8} "
         f"{'pages/s':>8} {'chunks/s':>9} {'peak RSS':>9} {'worker':>8}",
