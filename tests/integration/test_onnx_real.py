@@ -121,3 +121,27 @@ def test_prepare_makes_the_files_the_settings_use(tmp_path):
     s = replace(Settings.from_env(env), embed_precision="int8")
     assert sorted(p.name for p in prepare(s)) == ["model-fp32.onnx", "model-int8.onnx"]
     assert prepare(replace(s, embed_backend="torch", embed_precision="fp32")) == []
+
+
+def test_a_user_model_onnx_cannot_run_falls_back_to_torch_saying_so_once(tmp_path):
+    """QUIRE_EMBED_MODEL with a Dense projection after pooling: ingest and search work on
+    torch, and each command says once why."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+
+    torch.manual_seed(0)
+    base = SentenceTransformer(str(bundled_embedder_path()), device="cpu")
+    projected = SentenceTransformer(
+        modules=[base[0], base[1], models.Dense(384, 384), models.Normalize()], device="cpu"
+    )
+    folder = tmp_path / "my-model"
+    projected.save(str(folder))
+    notes = tmp_path / "notes"
+    write(notes / "kettle.md", "# Kettle\n\nDescale the kettle with citric acid every month.\n")
+    write(notes / "bikes.md", "# Bikes\n\nThe chain wants oil after rain, and a wipe first.\n")
+    env = {**os.environ, "QUIRE_HOME": str(tmp_path / "home"), "QUIRE_EMBED_MODEL": str(folder)}
+    for argv in (["ingest", str(notes)], ["search", "descale the kettle", "--json"]):
+        done = subprocess.run([QUIRE, *argv], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("torch instead") == 1, done.stderr
+    assert json.loads(done.stdout)[0]["source"].endswith("kettle.md")
