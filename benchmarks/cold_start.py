@@ -4,9 +4,11 @@
 
 For each size, a library of synthetic chunks (benchmarks/scale_latency.py's generator: real
 Chroma and FTS5 index, random vectors) is built once under WORK/<size>; then, interleaved so
-that machine load falls on all alike, RUNS times each: `quire search`, `quire ask --mode
-quotes`, `quire docs`, `quire --help`, and `python -c "import sentence_transformers"` (what
-every search paid before queries ran on ONNX Runtime). Bytecode is written as on a user's
+that machine load falls on all alike, RUNS times each: `quire search`, `quire search` with
+the store opened in this process (`QUIRE_CLI_FORK=0`, no child opening Chroma meanwhile),
+`quire ask --mode quotes`, `quire docs`, `quire --help`, and
+`python -c "import sentence_transformers"` (what every search paid before queries ran on ONNX
+Runtime). Bytecode is written as on a user's
 machine (PYTHONDONTWRITEBYTECODE unset), after one untimed run of each. The ONNX embedder
 must already be in the cache (any `quire search` makes it once).
 """
@@ -74,6 +76,8 @@ def main() -> int:
 
         commands = {
             "quire search": lambda: [str(BIN / "quire"), "search", query()],
+            "quire search, QUIRE_CLI_FORK=0": lambda: ["env", "QUIRE_CLI_FORK=0",
+                                                       str(BIN / "quire"), "search", query()],
             "quire ask --mode quotes": lambda: [str(BIN / "quire"), "ask", query(), "--mode",
                                                 "quotes"],
             "quire docs": lambda: [str(BIN / "quire"), "docs"],

@@ -41,6 +41,8 @@ def run() -> None:
     process ends without tearing its libraries down (measured: 0.2-0.3 s of a 1.5 s cold
     search went to Chroma's and ONNX Runtime's teardown); their writes are committed by then."""
     argv = sys.argv[1:]
+    if argv and argv[0] in _READ_ONLY:
+        _open_store_in_child()
     try:
         code = main(argv)
         sys.stdout.flush()
@@ -54,6 +56,24 @@ def run() -> None:
 
 
 _READ_ONLY = {"search", "related", "ask"}
+_FORKED = None  # the store a child process opens while this one loads the embedder
+
+
+def _open_store_in_child() -> None:
+    """Start opening the on-disk Chroma store in a child process (rag/retrieval/forked.py)."""
+    global _FORKED
+    from rag.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+    except QuireError:
+        return  # main() reports it
+    if settings.chroma_url or settings.embedder != "local" or not settings.cli_fork:
+        return
+    private_files()  # before the child creates anything
+    from rag.retrieval.forked import ForkedStore
+
+    _FORKED = ForkedStore.start(settings.chroma_dir)
 
 
 def _one_line(text: str) -> str:
@@ -224,7 +244,7 @@ def _filter_arguments(c: argparse.ArgumentParser) -> None:
 def _engine():
     from rag.engine import build_engine  # heavy imports wait until a command needs them
 
-    engine = build_engine()
+    engine = build_engine(store=_FORKED)
     engine.ingestor.on_wait = lambda who: print(
         f"quire: {who} is changing this library ({engine.settings.home}); waiting for it to finish",
         file=sys.stderr,

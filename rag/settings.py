@@ -45,6 +45,7 @@ class Settings:
     max_chunks: int = 100_000  # per file
     ocr: bool = True  # images and PDF pages without a text layer
     ocr_languages: str = "eng"  # Tesseract's, joined by "+"
+    cli_fork: bool = True  # read-only commands open Chroma in a child (rag/retrieval/forked.py)
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -128,6 +129,7 @@ class Settings:
             max_chunks=_number(env, "QUIRE_MAX_CHUNKS", 100_000, int),
             ocr=_flag(env, "QUIRE_OCR", True),
             ocr_languages=env.get("QUIRE_OCR_LANGUAGES", "eng").strip() or "eng",
+            cli_fork=_flag(env, "QUIRE_CLI_FORK", True),
         )
 
     @property
