@@ -285,6 +285,9 @@ class OnnxEmbedder:
                 if self.threads:
                     options.intra_op_num_threads = self.threads
                 options.log_severity_level = 3  # errors only
+                # Idle threads sleep instead of spinning: a cold search's child process is
+                # importing chromadb on the other core meanwhile (rag/retrieval/forked.py).
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 session = ort.InferenceSession(
                     str(self.onnx_file), options, providers=["CPUExecutionProvider"]
                 )
