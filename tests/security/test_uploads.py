@@ -17,11 +17,17 @@ def uploads_at(home) -> Uploads:
 
 def test_uploads_racing_for_one_name_never_overwrite_each_other(tmp_path):
     n = 20
-    start = threading.Barrier(n)
-    saved = [None] * n
+    start = threading.Barrier(n, timeout=120)  # a thread that dies fails the test, not hangs it
+    saved: list = [None] * n
+    errors: list = []
 
     def upload(i: int) -> None:
-        folder = uploads_at(tmp_path)  # one each, like two browser tabs or two app processes
+        try:
+            folder = uploads_at(tmp_path)  # one each, like two browser tabs or two app processes
+        except Exception as exc:
+            errors.append(exc)
+            start.abort()
+            raise
         start.wait()
         saved[i] = folder.save("notes.md", f"tab {i} wrote this\n".encode())
 
@@ -30,6 +36,7 @@ def test_uploads_racing_for_one_name_never_overwrite_each_other(tmp_path):
         t.start()
     for t in threads:
         t.join()
+    assert not errors, errors
     paths = {s.path for s in saved}
     assert len(paths) == n and not any(s.duplicate for s in saved)
     for i, s in enumerate(saved):
