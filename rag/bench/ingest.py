@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import QuireError
@@ -173,13 +174,11 @@ def embedding(docs: Path, settings: Settings, rounds: int = 2) -> dict:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from rag.retrieval.embed import LocalEmbedder, bundled_embedder_path, cpu_has_bf16
+    from rag.engine import make_embedder
+    from rag.retrieval.embed import bundled_embedder_path, cpu_has_bf16
 
-    def local(precision: str) -> LocalEmbedder:
-        return LocalEmbedder(
-            settings.embed_model, settings.cache, settings.embed_batch, settings.threads,
-            precision, settings.embed_backend,
-        )  # fmt: skip
+    def local(precision: str):
+        return make_embedder(replace(settings, embedder="local", embed_precision=precision))
 
     chosen = local(settings.embed_precision)
     texts, tokens = _chunk_texts(docs, settings, chosen)

@@ -206,7 +206,7 @@ class LocalEmbedder:
         self._lock = threading.Lock()
         self._onnx: dict[str, object] = {}
         self._torch: dict[str, SentenceTransformerEmbedder] = {}
-        self._counter = _UNSET
+        self._token_info = None
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return self.for_documents().embed(texts)
@@ -215,7 +215,7 @@ class LocalEmbedder:
         return self.for_queries().embed(texts)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        counter = self._token_counter()
+        _, counter = self._tokens()
         return counter.count(texts) if counter else self._on_torch("fp32").count_tokens(texts)
 
     @property
@@ -224,28 +224,26 @@ class LocalEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        recipe = self._recipe()
+        recipe, _ = self._tokens()
         return recipe.max_tokens if recipe else self._on_torch("fp32").max_tokens
 
-    def _recipe(self):
-        from rag.retrieval.onnx_embed import Unsupported, read_recipe
-
-        if self.backend == "torch":
-            return None
-        try:
-            return read_recipe(self.path or bundled_embedder_path())
-        except Unsupported:
-            return None
-
-    def _token_counter(self):
+    def _tokens(self):
+        """(the model's recipe, a counter on its tokenizer.json), read once: `max_tokens` is
+        asked for every file an ingest chunks. (None, None) when torch counts instead."""
         with self._lock:
-            if self._counter is _UNSET:
-                from rag.retrieval.onnx_embed import TokenCounter
+            if self._token_info is None:
+                from rag.retrieval.onnx_embed import TokenCounter, Unsupported, read_recipe
 
-                recipe = self._recipe()
-                model_dir = self.path or bundled_embedder_path()
-                self._counter = recipe and TokenCounter(model_dir, recipe.lowercase)
-            return self._counter
+                recipe = counter = None
+                if self.backend != "torch":
+                    model_dir = self.path or bundled_embedder_path()
+                    try:
+                        recipe = read_recipe(model_dir)
+                        counter = TokenCounter(model_dir, recipe.lowercase)
+                    except Unsupported:
+                        pass
+                self._token_info = (recipe, counter)
+            return self._token_info
 
     def warm_up(self):
         """Load what a search needs (the query backend)."""
@@ -292,7 +290,6 @@ class LocalEmbedder:
             return self._onnx[precision]
 
 
-_UNSET = object()
 _said: set[str] = set()
 
 

@@ -382,15 +382,13 @@ def _write_atomic(path: Path, data: bytes) -> None:
 def prepare(settings=None) -> list[Path]:
     """Make the ONNX files the settings will use (`make run` calls this, so the app's first
     search and ingest do not wait for the export); instant when they exist."""
-    from rag.retrieval.embed import LocalEmbedder
+    from rag.engine import make_embedder  # the embedder the engine would build
     from rag.settings import Settings
 
     s = settings or Settings.from_env()
     if s.embedder != "local" or s.embed_backend == "torch":
         return []
-    embedder = LocalEmbedder(
-        s.embed_model, s.cache, s.embed_batch, s.threads, s.embed_precision, s.embed_backend
-    )
+    embedder = make_embedder(s)
     made = [embedder.for_queries(), embedder.for_documents()]
     return [e.onnx_file for e in made if hasattr(e, "onnx_file")]  # not torch
 
