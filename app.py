@@ -20,6 +20,8 @@ from ingest.formats import labels, suffixes
 from ingest.load import kind_for
 from ingest.pages import boxes
 from ingest.uploads import Uploads
+from ingest.watch.background import BackgroundWatcher
+from ingest.watch.folders import WatchList, describe
 from rag.answer.policy import resolve_mode
 from rag.chat import view
 from rag.chat.chats import ChatStore, Message, answer_data
@@ -91,7 +93,21 @@ def generator_for(choice: str, value: str, name: str, ctx: int = 0):
     return engine.generator()
 
 
+@st.cache_resource(show_spinner=False, on_release=lambda w: w and w.stop())
+def background_watcher() -> BackgroundWatcher | None:
+    """Keeps the watched folders in sync while the app runs, unless a `quire watch` does."""
+    settings, engine, *_ = resources()
+    if not settings.app_watch:
+        return None
+    return BackgroundWatcher(
+        settings.home, lambda: build_engine(settings, embedder=engine.embedder).watcher()
+    )
+
+
 settings, engine, writer, chats, uploads = resources()
+watching = background_watcher()
+if watching is not None:
+    watching.start()
 state = st.session_state
 state.setdefault("seen_uploads", set())
 state.setdefault("notes", [])
@@ -493,11 +509,76 @@ def answer_one(chat_id: int, q: Message) -> None:
         chats.answer(chat_id, q.id, Message("assistant", str(exc), {"error": True}))
 
 
+@st.fragment(run_every=2.0)
+def watched_folders() -> None:
+    """The watched folders and what is happening to each, refreshed every two seconds."""
+    st.subheader("Watched folders")
+    watch_list = WatchList(settings.home)
+    try:
+        folders, watcher = watch_list.folders(), watch_list.watcher()
+        indexed = {f.path: len(engine.indexed_under(f.path)) for f in folders}
+    finally:
+        watch_list.close()
+    if watching is not None and watching.running:
+        st.caption("Kept in sync by this app while it runs: changes show up within seconds.")
+    elif watcher is not None:
+        st.caption(f"Kept in sync by process {watcher.pid} ({watcher.command}).")
+    else:
+        st.caption("Not kept in sync right now: run `quire watch`, or keep this app open.")
+    if watching is not None and watching.error:
+        st.error(f"The watcher stopped: {watching.error}")
+    alive = watcher is not None or (watching is not None and watching.running)
+    for f in folders:
+        text, count, sync, drop = st.columns([6, 2, 1, 1], vertical_alignment="center")
+        text.markdown(f"**{md(f.path)}**  \n{md(describe(f, alive))}")
+        count.caption(f"{indexed[f.path]} file{'s' * (indexed[f.path] != 1)} in the library")
+        if sync.button("Sync", key=f"sync-{f.path}", help="Sync this folder now"):
+            writer.submit("sync", [f.path])
+        if drop.button("Stop", key=f"unwatch-{f.path}", help="Stop watching this folder"):
+            unwatch(f.path)
+    with st.form("watch-folder", border=False):
+        folder = st.text_input("Watch a folder (kept in sync as you edit)", placeholder="~/notes")
+        if st.form_submit_button("Watch") and folder.strip():
+            watch(folder.strip(), alive)
+    for recent in list(watching.watcher.recent)[-5:] if watching and watching.watcher else []:
+        st.caption(recent)
+
+
+def watch(folder: str, alive: bool) -> None:
+    watch_list = WatchList(settings.home)
+    try:
+        path = watch_list.add(folder)
+    except QuireError as exc:
+        st.error(str(exc))
+        return
+    finally:
+        watch_list.close()
+    if not alive:  # nothing watches now: at least index it
+        writer.submit("sync", [path])
+    st.rerun()
+
+
+def unwatch(folder: str) -> None:
+    watch_list = WatchList(settings.home)
+    try:
+        watch_list.remove(folder)
+    finally:
+        watch_list.close()
+    state.notes.append(
+        (
+            "info",
+            f"Stopped watching {folder}; its documents stay in the library (Remove drops them).",
+        )
+    )
+    st.rerun()
+
+
 def library_view() -> None:
     st.header("Library")
     add_files("library")
     show_notes()
     progress()
+    watched_folders()
     docs = engine.documents()
     if not docs:
         st.caption("No documents yet.")

@@ -1,13 +1,15 @@
 """Find the files to ingest under the paths a user names, safely.
 
 Folders are walked recursively in name order, following symlinked folders but never in a
-loop. Hidden files and folders (".git", ".obsidian") and tool folders such as
-`node_modules` or `__pycache__` are passed over without a report line.
+loop. Hidden files and folders (".git", ".obsidian"), tool folders such as `node_modules` or
+`__pycache__`, and editors' temp, swap and lock files (`~$report.docx`, `notes.md~`) are
+passed over without a report line.
 """
 
 from __future__ import annotations
 
 import errno
+import fnmatch
 import os
 from dataclasses import dataclass, field
 
@@ -15,6 +17,21 @@ from ingest.load import kind_for
 from rag.types import FAILED, SKIPPED, FileResult
 
 PASSED_OVER = {"__pycache__", "node_modules", "site-packages", "venv"}
+# Names of temp, swap, backup and lock files (hidden ones, `.name`, are passed over anyway).
+TEMP_NAMES = (
+    "~$*",  # Office's owner file beside an open document
+    "*~",  # vim's and emacs's backups
+    "#*#",  # emacs auto-save
+    "4913",  # vim's probe
+    "*.swp", "*.swo", "*.swx", "*.tmp", "*.temp", "*.part", "*.crdownload", "*.download",
+    "*___jb_tmp___", "*___jb_old___",  # JetBrains' safe write
+    "*.kate-swp", "*.bak", "*.orig",
+)  # fmt: skip
+
+
+def temp_file(name: str) -> bool:
+    """Whether a file name is an editor's or office suite's temp, swap, backup or lock file."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in TEMP_NAMES)
 
 
 @dataclass
@@ -82,7 +99,7 @@ def _walk(folder: str, found: Discovery, ancestors: set, visited: set) -> None:
             elif key not in visited:
                 visited.add(key)
                 _walk(entry.path, found, ancestors | {key}, visited)
-        elif entry.is_file():
+        elif entry.is_file() and not temp_file(entry.name):
             found.add_file(entry.path)
 
 

@@ -244,6 +244,29 @@ class Ingestor:
         report.seconds = time.perf_counter() - began
         return report
 
+    def update(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
+        """Make the index agree with the disk at `paths` (what a folder watcher saw change):
+        a file there is ingested, a folder synced, and what is gone at or under a path that
+        no longer exists is removed. Nothing is removed whose file is still on disk."""
+        with self.writing():
+            return self._update(paths, progress)
+
+    def _update(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
+        began = time.perf_counter()
+        present = [p for p in dict.fromkeys(map(os.path.abspath, paths)) if os.path.exists(p)]
+        report = self._ingest(present, progress) if present else IngestReport()
+        done = {f.path for f in report.files}
+        for p in dict.fromkeys(map(os.path.abspath, paths)):
+            target = os.path.realpath(p) if os.path.isdir(p) else p
+            if os.path.isfile(p):
+                continue
+            for path in self.manifest.paths_under(target):
+                if path not in done and not os.path.isfile(path):
+                    report.files.append(self._remove_one(path))
+                    done.add(path)
+        report.seconds = time.perf_counter() - began
+        return report
+
     def remove(self, path: str) -> IngestReport:
         """Drop a file, or every file under a folder, from the index (not from disk)."""
         with self.writing():

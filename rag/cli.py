@@ -93,10 +93,29 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     c.set_defaults(func=_ingest)
 
-    c = sub.add_parser("sync", help="ingest a folder and drop files that no longer exist")
-    c.add_argument("folder", metavar="FOLDER")
+    c = sub.add_parser(
+        "sync",
+        help="ingest a folder and drop files that no longer exist (no FOLDER: every "
+        "watched folder)",
+    )
+    c.add_argument("folder", metavar="FOLDER", nargs="?")
     c.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     c.set_defaults(func=_sync)
+
+    c = sub.add_parser(
+        "watch",
+        help="keep watched folders in sync (foreground); `watch add|remove|list FOLDER`",
+        description="`quire watch` keeps every watched folder in sync until stopped (Ctrl-C; "
+        "or run it as a systemd user service, see the README). `quire watch add FOLDER` "
+        "watches a folder (and syncs it now unless a watcher is running), `quire watch "
+        "remove FOLDER` stops watching it (its documents stay; `quire remove FOLDER` drops "
+        "them), `quire watch list` shows each folder's state.",
+    )
+    c.add_argument("action", nargs="?", choices=["add", "remove", "list"], metavar="ACTION")
+    c.add_argument("folder", nargs="?", metavar="FOLDER")
+    c.add_argument("--no-sync", action="store_true", help="add: do not sync the folder now")
+    c.add_argument("--json", action="store_true", help="list: print the folders as JSON")
+    c.set_defaults(func=_watch)
 
     c = sub.add_parser("docs", help="list every document in the index")
     c.add_argument("--json", action="store_true", help="print the list as JSON on stdout")
@@ -262,9 +281,120 @@ def _ingest(args) -> int:
 
 def _sync(args) -> int:
     engine = _engine()
-    with _Bar("sync") as bar:
-        report = engine.sync(args.folder, bar)
+    folders = [args.folder] if args.folder else engine.watch_list().paths()
+    if not folders:
+        raise QuireError("no folder given and none watched (`quire watch add FOLDER`)")
+    report = IngestReport()
+    for folder in folders:
+        with _Bar("sync") as bar:
+            part = engine.sync(folder, bar)
+        report.files += part.files
+        report.seconds += part.seconds
     return _finish(report, args.json, "Synced")
+
+
+def _watch(args) -> int:
+    if args.action is None:
+        return _watch_run()
+    if args.action == "list":
+        return _watch_list(args.json)
+    if not args.folder:
+        raise QuireError(f"`quire watch {args.action}` needs a FOLDER")
+    from ingest.watch.folders import WatchList
+    from rag.settings import Settings
+
+    watch_list = WatchList(Settings.from_env().home)
+    if args.action == "remove":
+        path = watch_list.remove(args.folder)
+        if path is None:
+            raise QuireError(f"not watched: {args.folder} (`quire watch list` shows them)")
+        print(f"Stopped watching {path}; its documents stay in the library "
+              f"(`quire remove {path}` drops them).")  # fmt: skip
+        return 0
+    path = watch_list.add(args.folder)
+    watcher = watch_list.watcher()
+    if watcher is not None:
+        print(f"Watching {path}; the running watcher (process {watcher.pid}) syncs it now.")
+        return 0
+    print(f"Watching {path}. `quire watch` (or the app, while it runs) keeps it in sync.")
+    if args.no_sync:
+        return 0
+    engine = _engine()
+    with _Bar("sync") as bar:
+        report = engine.sync(path, bar)
+    watch_list.set_state(path, "watching", synced=True)
+    return _finish(report, False, "Synced")
+
+
+def _watch_list(as_json: bool) -> int:
+    from ingest.watch.folders import WatchList, describe
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    watch_list = WatchList(settings.home)
+    folders, watcher = watch_list.folders(), watch_list.watcher()
+    if as_json:
+        out = {
+            "watcher": watcher and {"pid": watcher.pid, "command": watcher.command},
+            "folders": [
+                {**f.to_dict(), "description": describe(f, watcher is not None)} for f in folders
+            ],
+        }
+        print(json.dumps(out, indent=2))
+        return 0
+    if not folders:
+        print("No watched folders (`quire watch add FOLDER`).")
+        return 0
+    for f in folders:
+        print(f"{f.path}\n    {describe(f, watcher is not None)}")
+    if watcher is None:
+        print("No watcher is running: `quire watch`, or the app, keeps these in sync.")
+    else:
+        print(f"Kept in sync by process {watcher.pid} ({watcher.command}).")
+    return 0
+
+
+def _watch_run() -> int:
+    import signal
+    import threading
+
+    from ingest.watch.folders import watch_lock
+
+    engine = _engine()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # systemd's stop: finish the batch
+
+    def log(line: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {clean_terminal(line)}", flush=True)
+
+    with watch_lock(engine.settings.home, wait=False) as mine:
+        if not mine:
+            holder = engine.watch_list().watcher()
+            who = f"process {holder.pid} ({holder.command})" if holder else "another process"
+            print(f"quire: {who} is already watching this library; waiting for it to stop",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    with watch_lock(engine.settings.home, wait=True):
+        folders = engine.watch_list().paths()
+        if not folders:
+            print("No watched folders yet: `quire watch add FOLDER` (this watcher picks it up).")
+        else:
+            print(f"Watching {len(folders)} folder{'s' * (len(folders) != 1)}: "
+                  + ", ".join(folders), flush=True)  # fmt: skip
+        _warm_for_documents(engine)
+        try:
+            engine.watcher(log).run(stop)
+        except KeyboardInterrupt:
+            pass
+    print("Stopped watching.")
+    return 0
+
+
+def _warm_for_documents(engine) -> None:
+    """Load the document embedder now, so the first save is not also a model load."""
+    try:
+        engine.embedder.embed(["Quire keeps this folder in sync."])
+    except Exception:  # the first real ingest reports what is wrong with the model
+        pass
 
 
 def _remove(args) -> int:

@@ -98,6 +98,28 @@ class Engine:
     def sync(self, folder: str, progress: Progress | None = None) -> IngestReport:
         return self.ingestor.sync(folder, progress)
 
+    def update(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
+        return self.ingestor.update(paths, progress)
+
+    def indexed_under(self, folder: str) -> list[str]:
+        """The indexed files (with failed ones) at or under `folder`."""
+        return self.manifest.paths_under(folder)
+
+    def watch_list(self):
+        """The library's watched folders (`ingest.watch.folders.WatchList`)."""
+        from ingest.watch.folders import WatchList
+
+        return WatchList(self.settings.home)
+
+    def watcher(self, log=None):
+        """A watcher (`ingest.watch.watcher.Watcher`) keeping the watched folders in sync
+        through this engine; `run(stop_event)` it on a thread of its own."""
+        from ingest.watch.watcher import Watcher
+
+        s = self.settings
+        private = [s.home] + ([s.cache] if s.cache else [])
+        return Watcher(self, self.watch_list(), s.watch_quiet, s.watch_rescan, log, None, private)
+
     def remove(self, path: str) -> IngestReport:
         return self.ingestor.remove(path)
 

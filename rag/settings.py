@@ -46,6 +46,9 @@ class Settings:
     ocr: bool = True  # images and PDF pages without a text layer
     ocr_languages: str = "eng"  # Tesseract's, joined by "+"
     cli_fork: bool = True  # read-only commands open Chroma in a child (rag/retrieval/forked.py)
+    watch_quiet: float = 1.0  # seconds a changed file must be still before it is indexed
+    watch_rescan: float = 600.0  # seconds between full syncs of every watched folder
+    app_watch: bool = True  # the app keeps the watched folders in sync while it runs
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -89,6 +92,10 @@ class Settings:
             raise SettingsError(
                 "QUIRE_MAX_PAGES, QUIRE_MAX_CHARS and QUIRE_MAX_CHUNKS must be positive"
             )
+        if not 0 < self.watch_quiet <= 60 or self.watch_rescan < 10:
+            raise SettingsError(
+                "QUIRE_WATCH_QUIET must be over 0 and at most 60, QUIRE_WATCH_RESCAN at least 10"
+            )
         if self.embed_batch < 1 or self.max_file_mb <= 0:
             raise SettingsError("QUIRE_EMBED_BATCH and QUIRE_MAX_FILE_MB must be positive")
 
@@ -130,6 +137,9 @@ class Settings:
             ocr=_flag(env, "QUIRE_OCR", True),
             ocr_languages=env.get("QUIRE_OCR_LANGUAGES", "eng").strip() or "eng",
             cli_fork=_flag(env, "QUIRE_CLI_FORK", True),
+            watch_quiet=_number(env, "QUIRE_WATCH_QUIET", 1.0, float),
+            watch_rescan=_number(env, "QUIRE_WATCH_RESCAN", 600.0, float),
+            app_watch=_flag(env, "QUIRE_APP_WATCH", True),
         )
 
     @property

@@ -93,6 +93,34 @@ def test_bad_setting_is_a_message_not_a_traceback(env, capsys, monkeypatch):
     assert code == 2 and "QUIRE_EMBED_BATCH" in err
 
 
+def test_watch_add_syncs_now_list_shows_it_remove_keeps_documents(env, capsys):
+    code, out, _ = run(capsys, "watch", "add", str(env))
+    assert code == 0 and "Watching" in out and "3 added" in out
+    code, out, _ = run(capsys, "watch", "list", "--json")
+    listed = json.loads(out)
+    assert listed["watcher"] is None
+    assert [f["path"] for f in listed["folders"]] == [str(env.resolve())]
+    assert listed["folders"][0]["description"].startswith("not watched now; last synced")
+    write(env / "c.md", "# C\n\nCherries.\n")
+    code, out, _ = run(capsys, "sync", "--json")  # no folder: every watched one
+    assert code == 0 and json.loads(out)["counts"]["added"] == 1
+    code, out, _ = run(capsys, "watch", "remove", str(env))
+    assert code == 0 and "documents stay" in out
+    assert "4 documents" in run(capsys, "docs")[1]
+    assert run(capsys, "watch", "list")[1].startswith("No watched folders")
+    code, _, err = run(capsys, "sync")
+    assert code == 2 and "none watched" in err
+
+
+def test_watch_mistakes_are_messages(env, capsys):
+    assert run(capsys, "watch", "add", str(env / "nowhere"))[0] == 2
+    assert "needs a FOLDER" in run(capsys, "watch", "add")[2]
+    assert "not watched" in run(capsys, "watch", "remove", str(env))[2]
+    with pytest.raises(SystemExit) as exit:  # `quire watch FOLDER`: argparse's usage line
+        main(["watch", str(env)])
+    assert exit.value.code == 2 and "choose from 'add', 'remove', 'list'" in capsys.readouterr().err
+
+
 def test_sync_missing_folder(env, capsys):
     code, _, err = run(capsys, "sync", str(env / "gone"))
     assert code == 2 and "does not exist" in err

@@ -14,8 +14,15 @@ def test_walks_recursively_in_order_and_passes_over_hidden(tmp_path):
     write(tmp_path / ".git" / "config.txt", "x")
     write(tmp_path / ".hidden.md", "x")
     write(tmp_path / "node_modules" / "x.md", "x")
+    write(tmp_path / "~$report.docx", b"\x05owner")  # Office's lock file beside an open one
+    write(tmp_path / "b.md~", "backup")
+    write(tmp_path / "old.bak" / "d.md", "a folder's name is not a temp file's")
     found = discover([str(tmp_path)])
-    assert found.files == [str(tmp_path / "a" / "c.py"), str(tmp_path / "b.md")]
+    assert found.files == [
+        str(tmp_path / "a" / "c.py"),
+        str(tmp_path / "b.md"),
+        str(tmp_path / "old.bak" / "d.md"),
+    ]
     assert found.results == []
 
 

@@ -1,0 +1,69 @@
+"""The app's watcher: a `Watcher` on a daemon thread, while this process holds the library's
+`watch.lock`. When another process (a `quire watch` service) holds it, that one keeps the
+folders in sync and `start` simply tries again next time it is called."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.watch.watcher import Watcher
+
+
+class BackgroundWatcher:
+    """Start with `start()` (cheap to call on every page run), end with `stop()`."""
+
+    def __init__(self, home: Path, make_watcher: Callable[[], Watcher]) -> None:
+        self.lock_path = Path(home) / "watch.lock"
+        self._make = make_watcher
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.watcher: Watcher | None = None
+        self.error = ""
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> bool:
+        """Watch in this process if no other process does; True if this process watches."""
+        with self._guard:
+            if self.running:
+                return True
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            try:
+                self.watcher = self._make()
+            except BaseException:
+                os.close(fd)
+                raise
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(fd, self.watcher, self._stop), daemon=True,
+                name="quire-watch",
+            )  # fmt: skip
+            self._thread.start()
+            return True
+
+    def _run(self, fd: int, watcher: Watcher, stop: threading.Event) -> None:
+        try:
+            watcher.run(stop)
+        except Exception as exc:  # shown in the app; the next `start` tries again
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            os.close(fd)  # releases watch.lock
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
