@@ -69,17 +69,19 @@ class Watcher:
         pid, command, started = os.getpid(), _command(), time.time()
         self._observer = self._observer_factory()
         self._observer.start()
+        done = threading.Event()  # the heartbeat goes on while a long sync waits or works
+        beat = threading.Thread(
+            target=self._beat, args=(pid, command, started, stop, done), daemon=True,
+            name="quire-watch-beat",
+        )  # fmt: skip
         clock = time.monotonic
         try:
             self.watch_list.beat(pid, command, started)
+            beat.start()
             self.reconcile()
-            next_beat, next_check = clock() + HEARTBEAT, clock() + CHECK
-            next_rescan = clock() + self.rescan
+            next_check, next_rescan = clock() + CHECK, clock() + self.rescan
             while not stop.wait(TICK):
                 now = clock()
-                if now >= next_beat:
-                    self.watch_list.beat(pid, command, started)
-                    next_beat = now + HEARTBEAT
                 if now >= next_check:
                     self.reconcile()
                     next_check = now + CHECK
@@ -91,9 +93,19 @@ class Watcher:
                         self._sync(folder)
                     next_rescan = clock() + self.rescan
         finally:
+            done.set()
+            if beat.is_alive():
+                beat.join(timeout=5)
             self._observer.stop()
             self._observer.join(timeout=5)
             self.watch_list.stopped(pid)
+
+    def _beat(self, pid, command, started, stop: threading.Event, done: threading.Event):
+        while not done.wait(HEARTBEAT) and not stop.is_set():
+            try:
+                self.watch_list.beat(pid, command, started)
+            except Exception:  # a locked or full database: the next beat tries again
+                pass
 
     def reconcile(self) -> None:
         """Start watching new folders (sync first), stop watching removed ones, and notice
