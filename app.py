@@ -18,6 +18,7 @@ import streamlit as st
 
 from ingest.formats import labels, suffixes
 from ingest.load import kind_for
+from ingest.lock import read_generation
 from ingest.pages import boxes
 from ingest.uploads import Uploads
 from ingest.watch.background import BackgroundWatcher
@@ -513,6 +514,10 @@ def answer_one(chat_id: int, q: Message) -> None:
 def watched_folders() -> None:
     """The watched folders and what is happening to each, refreshed every two seconds."""
     st.subheader("Watched folders")
+    generation = read_generation(settings.home)  # any process's change to the index
+    if state.setdefault("seen_generation", generation) != generation:
+        state.seen_generation = generation
+        st.rerun()  # the whole page: the documents table below shows the change too
     watch_list = WatchList(settings.home)
     try:
         folders, watcher = watch_list.folders(), watch_list.watcher()
@@ -532,16 +537,19 @@ def watched_folders() -> None:
         text, count, sync, drop = st.columns([6, 2, 1, 1], vertical_alignment="center")
         text.markdown(f"**{md(f.path)}**  \n{md(describe(f, alive))}")
         count.caption(f"{indexed[f.path]} file{'s' * (indexed[f.path] != 1)} in the library")
-        if sync.button("Sync", key=f"sync-{f.path}", help="Sync this folder now"):
+        if f.state != "missing" and sync.button(
+            "Sync", key=f"sync-{f.path}", help="Sync this folder now"
+        ):
             writer.submit("sync", [f.path])
         if drop.button("Stop", key=f"unwatch-{f.path}", help="Stop watching this folder"):
             unwatch(f.path)
-    with st.form("watch-folder", border=False):
+    with st.form("watch-folder", border=False, clear_on_submit=True):
         folder = st.text_input("Watch a folder (kept in sync as you edit)", placeholder="~/notes")
         if st.form_submit_button("Watch") and folder.strip():
             watch(folder.strip(), alive)
-    for recent in list(watching.watcher.recent)[-5:] if watching and watching.watcher else []:
-        st.caption(recent)
+    recent = list(watching.watcher.recent)[-5:] if watching and watching.watcher else []
+    if recent:
+        st.caption("Latest changes: " + "  \n".join(md(line) for line in recent))
 
 
 def watch(folder: str, alive: bool) -> None:
