@@ -549,7 +549,7 @@ def watched_folders() -> None:
             watch(folder.strip(), alive)
     recent = list(watching.watcher.recent)[-5:] if watching and watching.watcher else []
     if recent:
-        st.caption("Latest changes: " + "  \n".join(md(line) for line in recent))
+        st.caption("Latest changes:  \n" + "  \n".join(md(line) for line in recent))
 
 
 def watch(folder: str, alive: bool) -> None:

@@ -175,3 +175,38 @@ def test_upload_ask_cite_restart(tmp_path, browser, artifacts):
     finally:
         app.stop()
         shutil.rmtree(app.home / "chroma", ignore_errors=True)
+
+
+def test_watched_folder_in_the_library_view(tmp_path, browser, artifacts):
+    notes = tmp_path / "notes"
+    write(notes / "garden.md", "# Garden\n\nTomatoes want full sun and water every morning.\n")
+    write(notes / "kiln" / "firing.md", "# Firing\n\nThe kiln fires stoneware overnight.\n")
+    app = App(tmp_path / "home", artifacts / "e2e-watch-streamlit.log").start()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(app.url)
+        page.get_by_text("Library").first.click()
+        page.get_by_label("Watch a folder (kept in sync as you edit)").fill(str(notes))
+        page.get_by_role("button", name="Watch", exact=True).click()
+        page.get_by_text("watching; last synced").wait_for(timeout=SLOW)
+        page.get_by_text("2 files in the library").wait_for(timeout=SLOW)
+        # A note saved while the app is open shows up, in the table too, without a click.
+        write(notes / "roses.md", "# Roses\n\nPrune the roses in late winter.\n")
+        page.get_by_text("3 files in the library").wait_for(timeout=SLOW)
+        page.get_by_text("3 indexed, 0 failed, 3 chunks").wait_for(timeout=SLOW)
+        # An unplugged folder is reported, and its documents stay.
+        os.rename(notes, tmp_path / "unplugged")
+        page.get_by_text("missing: folder not found (nothing removed)").wait_for(timeout=SLOW)
+        page.screenshot(path=str(artifacts / "watched-missing.png"), full_page=True)
+        assert page.get_by_text("3 files in the library").count() == 1
+        os.rename(tmp_path / "unplugged", notes)
+        page.get_by_text("watching; last synced").wait_for(timeout=SLOW)
+        page.get_by_text("Chat").first.click()
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill("When should I prune the roses?")
+        box.press("Enter")
+        page.get_by_test_id("stChatMessage").filter(has_text="roses.md").first.wait_for(
+            timeout=SLOW
+        )
+    finally:
+        app.stop()
