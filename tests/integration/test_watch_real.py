@@ -36,6 +36,11 @@ def sources(home: Path, query: str) -> set[str]:
     return {os.path.basename(h["source"]) for h in json.loads(out.stdout)}
 
 
+def _paths(home: Path, query: str) -> set[str]:
+    out = quire(home, "search", query, "--mode", "keyword", "--json")
+    return {"/".join(Path(h["source"]).parts[-2:]) for h in json.loads(out.stdout)}
+
+
 def until(check, what: str) -> float:
     began = time.monotonic()
     while time.monotonic() - began < BOUND:
@@ -110,6 +115,9 @@ def test_watch_follows_edits_renames_deletes_and_editors_odd_saves(tmp_path, not
         until(lambda: sources(home, "porcelain") == {"kiln-log.md"}, "a rename")
         (notes / "pottery" / "kiln-log.md").unlink()
         until(lambda: sources(home, "porcelain") == set(), "a delete")
+        # A folder renamed: its notes move with it.
+        os.rename(notes / "garden", notes / "allotment")
+        until(lambda: _paths(home, "bracken") == {"allotment/soil.md"}, "a folder rename")
         # Office's owner file and hidden app folders are never indexed.
         (notes / "~$report.docx").write_bytes(b"\x05owner")
         (notes / ".obsidian").mkdir()
@@ -133,8 +141,8 @@ def test_watch_follows_edits_renames_deletes_and_editors_odd_saves(tmp_path, not
 
     # Offline edits are picked up by the next start, before it watches.
     (notes / "heron.md").write_text("# Herons\n\nThe heron left for the estuary.\n")
-    (notes / "garden" / "soil.md").unlink()
-    (notes / "garden" / "seeds.md").write_text("# Seeds\n\nSow the marigold seeds in May.\n")
+    (notes / "allotment" / "soil.md").unlink()
+    (notes / "allotment" / "seeds.md").write_text("# Seeds\n\nSow the marigold seeds in May.\n")
     watch = Watch(home, tmp_path / "watch2.log")
     try:
         until(lambda: sources(home, "estuary marigold bracken") == {"heron.md", "seeds.md"},

@@ -344,3 +344,20 @@ def test_update_ingests_files_syncs_folders_and_removes_only_what_is_gone(tmp_pa
     (tmp_path / "elsewhere").rename(notes / "sub")  # and back
     report = engine.update([str(notes / "sub"), str(notes / "a.md")])
     assert sorted(f.status for f in report.files) == ["added", "added", "unchanged"]
+
+
+def test_the_app_watches_only_when_no_other_process_does(tmp_path, make_engine):
+    from ingest.watch.background import BackgroundWatcher
+
+    (tmp_path / "n").mkdir()
+    engine = make_engine()
+    home = engine.settings.home
+    with watch_lock(home, wait=False) as held:  # a `quire watch` elsewhere
+        assert held
+        app = BackgroundWatcher(home, lambda: engine.watcher())
+        assert app.start() is False and not app.running
+    assert app.start() is True and app.running  # it stopped: the app takes over
+    assert app.start() is True  # cheap to call again
+    assert not _try_lock(home)
+    app.stop()
+    assert not app.running and _try_lock(home)
