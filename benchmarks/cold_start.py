@@ -8,7 +8,10 @@ that machine load falls on all alike, RUNS times each: `quire search`, `quire se
 the store opened in this process (`QUIRE_CLI_FORK=0`, no child opening Chroma meanwhile),
 `quire ask --mode quotes`, `quire docs`, `quire --help`, and
 `python -c "import sentence_transformers"` (what every search paid before queries ran on ONNX
-Runtime). Bytecode is written as on a user's
+Runtime). With `--warm`, a `quire watch` runs on each library meanwhile (it answers searches on
+QUIRE_HOME/search.sock, rag/warm.py), and the commands are `quire search` (answered by it),
+`quire search` with `QUIRE_WARM_SEARCH=off` (as without a watcher) and the import, interleaved
+the same way. Bytecode is written as on a user's
 machine (PYTHONDONTWRITEBYTECODE unset), after one untimed run of each. The ONNX embedder
 must already be in the cache (any `quire search` makes it once).
 """
@@ -61,6 +64,7 @@ def main() -> int:
     ap.add_argument("work", type=Path)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--warm", action="store_true", help="with a `quire watch` running")
     args = ap.parse_args()
     rnd = random.Random(1)
     base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -85,6 +89,18 @@ def main() -> int:
             "import sentence_transformers": lambda: [sys.executable, "-c",
                                                      "import sentence_transformers"],
         }  # fmt: skip
+        watcher = None
+        if args.warm:
+            commands = {
+                "quire search, a watcher answering": commands["quire search"],
+                "quire search, QUIRE_WARM_SEARCH=off": lambda: [
+                    "env", "QUIRE_WARM_SEARCH=off", str(BIN / "quire"), "search", query()],
+                "import sentence_transformers": commands["import sentence_transformers"],
+            }  # fmt: skip
+            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+            watcher = subprocess.Popen([str(BIN / "quire"), "watch"], env=env, **quiet)
+            while not (home / "search.sock").exists():
+                time.sleep(0.2)
         times: dict[str, list[float]] = {name: [] for name in commands}
         for make in commands.values():
             timed(make(), env)  # bytecode written, files in the page cache
@@ -95,6 +111,9 @@ def main() -> int:
             got.sort()
             p95 = got[min(len(got) - 1, round(0.95 * (len(got) - 1)))]
             print(f"{size:8} {name:34} {statistics.median(got):7.2f} {p95:7.2f}", flush=True)
+        if watcher is not None:
+            watcher.terminate()
+            watcher.wait(60)
     return 0
 
 

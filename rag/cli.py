@@ -16,6 +16,7 @@ import time
 from rag.errors import QuireError, is_disk_full
 from rag.home import private_files, private_home
 from rag.types import FAILED, SKIPPED, FileResult, IngestReport
+from rag.warm import socket_path as warm_socket
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +43,7 @@ def run() -> None:
     search went to Chroma's and ONNX Runtime's teardown); their writes are committed by then."""
     argv = sys.argv[1:]
     if argv and argv[0] in _READ_ONLY:
-        _open_store_in_child()
+        _open_store_in_child(argv[0])
     try:
         code = main(argv)
         sys.stdout.flush()
@@ -59,7 +60,7 @@ _READ_ONLY = {"search", "related", "ask"}
 _FORKED = None  # the store a child process opens while this one loads the embedder
 
 
-def _open_store_in_child() -> None:
+def _open_store_in_child(argv_command: str) -> None:
     """Start opening the on-disk Chroma store in a child process (rag/retrieval/forked.py)."""
     global _FORKED
     from rag.settings import Settings
@@ -70,6 +71,8 @@ def _open_store_in_child() -> None:
         return  # main() reports it
     if settings.chroma_url or settings.embedder != "local" or not settings.cli_fork:
         return
+    if argv_command == "search" and settings.warm_search and warm_socket(settings.home).exists():
+        return  # a running `quire watch` answers (rag/warm.py); no store to open
     private_files()  # before the child creates anything
     from rag.retrieval.forked import ForkedStore
 
@@ -381,12 +384,32 @@ def _watch_run() -> int:
             print(f"Watching {len(folders)} folder{'s' * (len(folders) != 1)}: "
                   + ", ".join(folders), flush=True)  # fmt: skip
         _warm_for_documents(engine)
+        server = _search_server(engine)
         try:
             engine.watcher(log).run(stop)
         except KeyboardInterrupt:
             pass
+        finally:
+            if server is not None:
+                server.stop()
     print("Stopped watching.")
     return 0
+
+
+def _search_server(engine):
+    """Answer `quire search` from this warm process (rag/warm.py), on an engine of its own."""
+    if not engine.settings.warm_search:
+        return None
+    from rag.engine import build_engine
+    from rag.warm import SearchServer
+
+    try:
+        engine.embedder.warm_up()  # the query embedder
+        reader = build_engine(engine.settings, embedder=engine.embedder)
+        return SearchServer(reader, engine.settings.home).start()
+    except (OSError, QuireError) as exc:
+        print(f"quire: searches will not be served warm: {exc}", file=sys.stderr, flush=True)
+        return None
 
 
 def _warm_for_documents(engine) -> None:
@@ -413,13 +436,19 @@ def _reindex(args) -> int:
 
 
 def _search(args) -> int:
-    from rag.retrieval.retrieve import Filters
+    warm = _warm_search(args)
+    if warm is not None:
+        hits, docs = warm
+    else:
+        from rag.retrieval.retrieve import Filters
 
-    filters = Filters(path=args.path, kinds=tuple(args.type))
+        filters = Filters(path=args.path, kinds=tuple(args.type))
+        if args.docs:
+            docs = _engine().search_documents(args.query, k=args.k, filters=filters, mode=args.mode)
+        else:
+            hits = _engine().search(args.query, k=args.k, filters=filters, mode=args.mode)
     if args.docs:
-        docs = _engine().search_documents(args.query, k=args.k, filters=filters, mode=args.mode)
         return _print_documents(docs, args.query, args.json, "No matches.")
-    hits = _engine().search(args.query, k=args.k, filters=filters, mode=args.mode)
     if args.json:
         print(json.dumps([_hit_dict(h) for h in hits], indent=2))
         return 0
@@ -431,6 +460,36 @@ def _search(args) -> int:
         print(clean_terminal(f"{i:2}. {_rel(c.source)}{_where(c)}   score {h.score:.4f}"))
         print(f"    {clean_terminal(snippet(c.text, args.query))}")
     return 0
+
+
+def _warm_search(args):
+    """(hits, documents) from a running `quire watch` (rag/warm.py), or None if none answers."""
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.warm_search:
+        return None
+    from rag.warm import ask_server, hit_from
+
+    request = {"query": args.query, "k": args.k, "mode": args.mode, "docs": args.docs,
+               "path": args.path, "kinds": list(args.type)}  # fmt: skip
+    answer = ask_server(settings, request)
+    if answer is None:
+        return None
+    if "error" in answer:
+        raise QuireError(str(answer["error"]))
+    try:
+        if args.docs:
+            from rag.retrieval.retrieve import DocumentHit
+
+            docs = [
+                DocumentHit(str(d["source"]), float(d["score"]), tuple(map(hit_from, d["hits"])))
+                for d in answer["documents"]
+            ]
+            return [], docs
+        return [hit_from(h) for h in answer["hits"]], []
+    except (KeyError, TypeError, ValueError):
+        return None  # a reply it cannot read: search here instead
 
 
 def _ask(args) -> int:

@@ -49,6 +49,7 @@ class Settings:
     watch_quiet: float = 1.0  # seconds a changed file must be still before it is indexed
     watch_rescan: float = 600.0  # seconds between full syncs of every watched folder
     app_watch: bool = True  # the app keeps the watched folders in sync while it runs
+    warm_search: bool = True  # `quire watch` answers `quire search` on QUIRE_HOME/search.sock
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -140,6 +141,7 @@ class Settings:
             watch_quiet=_number(env, "QUIRE_WATCH_QUIET", 1.0, float),
             watch_rescan=_number(env, "QUIRE_WATCH_RESCAN", 600.0, float),
             app_watch=_flag(env, "QUIRE_APP_WATCH", True),
+            warm_search=_flag(env, "QUIRE_WARM_SEARCH", True),
         )
 
     @property

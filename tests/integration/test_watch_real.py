@@ -85,6 +85,9 @@ def test_watch_follows_edits_renames_deletes_and_editors_odd_saves(tmp_path, not
     added = quire(home, "watch", "add", str(notes))
     assert added.returncode == 0 and "2 added" in added.stdout, added.stdout + added.stderr
     watch = Watch(home, tmp_path / "watch.log")
+    # While it runs, `quire search` is answered by it (rag/warm.py): every check below also
+    # shows that its searches see its own writes.
+    assert (home / "search.sock").exists()
     try:
         # A new note.
         (notes / "kiln.md").write_text("# Kiln\n\nThe kiln fires stoneware overnight.\n")
@@ -138,6 +141,7 @@ def test_watch_follows_edits_renames_deletes_and_editors_odd_saves(tmp_path, not
     assert log.count("kiln.md (") <= 3, log  # ten saves a second did not make ten updates
     assert "4913" not in log and "swp" not in log and "~$" not in log
     assert "Stopped watching." in log
+    assert not (home / "search.sock").exists()
 
     # Offline edits are picked up by the next start, before it watches.
     (notes / "heron.md").write_text("# Herons\n\nThe heron left for the estuary.\n")

@@ -1,0 +1,192 @@
+"""Searches served warm by a running `quire watch`, so `quire search` skips loading anything.
+
+A cold `quire search` spends about a second importing ONNX Runtime and Chroma and opening the
+index before it embeds one short query (BENCHMARKS.md, "Fast from a cold shell"). A watcher
+already has all of that loaded, so it also answers searches on a Unix socket,
+`QUIRE_HOME/search.sock`, and `quire search` asks there first. If no watcher answers (none
+running, a stale socket, other settings), the command searches by itself as before.
+
+The socket lives in QUIRE_HOME (0700) and is made 0600; the server also checks that the peer
+runs as the same user (SO_PEERCRED). One JSON request per connection, at most 64 KB, checked
+field by field; one JSON reply. No pickle, nothing a request says is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import socketserver
+import struct
+import threading
+from pathlib import Path
+
+from rag.types import Chunk, Hit
+
+SOCKET = "search.sock"
+MAX_REQUEST = 64 * 1024
+MODES = ("hybrid", "dense", "keyword")
+
+
+def fingerprint(settings) -> str:
+    """What must agree between the client's settings and the server's for the same results."""
+    return repr(
+        (str(settings.home), settings.embedder, str(settings.embed_model), settings.fusion,
+         str(settings.rerank_model), settings.chroma_url, settings.embed_backend)
+    )  # fmt: skip
+
+
+# --- the client (`quire search`) --------------------------------------------------------
+
+
+def socket_path(home: Path) -> Path:
+    return Path(home) / SOCKET
+
+
+def ask_server(settings, request: dict, timeout: float = 30.0) -> dict | None:
+    """The running watcher's reply to a search `request`, or None if none answers (the caller
+    then searches by itself). A reply with an error is returned for the caller to show."""
+    path = socket_path(settings.home)
+    if not path.exists():
+        return None
+    data = json.dumps({**request, "fingerprint": fingerprint(settings)}).encode() + b"\n"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(str(path))
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            reply = b"".join(iter(lambda: s.recv(1 << 16), b""))
+        answer = json.loads(reply)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(answer, dict) or answer.get("busy") or answer.get("other_settings"):
+        return None
+    return answer
+
+
+def hit_from(d: dict) -> Hit:
+    """A `Hit` from its JSON form (`hit_dict`)."""
+    c = d["chunk"]
+    chunk = Chunk(
+        source=str(c["source"]), text=str(c["text"]), start=int(c["start"]), end=int(c["end"]),
+        page=c["page"], heading=tuple(map(str, c["heading"])), line_start=c["line_start"],
+        line_end=c["line_end"], kind=str(c["kind"]), id=str(c["id"]), unit=str(c["unit"]),
+        page_name=str(c["page_name"]),
+    )  # fmt: skip
+    return Hit(chunk, float(d["score"]), d["dense"], d["keyword"])
+
+
+def hit_dict(h: Hit) -> dict:
+    c = h.chunk
+    chunk = {
+        "source": c.source, "text": c.text, "start": c.start, "end": c.end, "page": c.page,
+        "heading": list(c.heading), "line_start": c.line_start, "line_end": c.line_end,
+        "kind": c.kind, "id": c.id, "unit": c.unit, "page_name": c.page_name,
+    }  # fmt: skip
+    return {"chunk": chunk, "score": h.score, "dense": h.dense, "keyword": h.keyword}
+
+
+def document_dict(d) -> dict:
+    return {"source": d.source, "score": d.score, "hits": [hit_dict(h) for h in d.hits]}
+
+
+# --- the server (in `quire watch`) ------------------------------------------------------
+
+
+class SearchServer:
+    """Answers search requests with `engine` on a thread of its own, until `stop()`."""
+
+    def __init__(self, engine, home: Path) -> None:
+        self.engine = engine
+        self.path = socket_path(home)
+        self._fingerprint = fingerprint(engine.settings)
+        self._lock = threading.Lock()  # one search at a time: the engine is not shared
+        self._server: socketserver.UnixStreamServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> SearchServer:
+        self.path.unlink(missing_ok=True)  # a socket left by a watcher that was killed
+        server = _Server(str(self.path), _Handler)
+        os.chmod(self.path, 0o600)
+        server.owner = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True,
+            name="quire-search-server",
+        )  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.path.unlink(missing_ok=True)
+
+    def answer(self, raw: bytes) -> dict:
+        """The reply to one request (never raises)."""
+        try:
+            request = json.loads(raw)
+            if not isinstance(request, dict):
+                raise ValueError("a request is a JSON object")
+            if request.get("fingerprint") != self._fingerprint:
+                return {"other_settings": True}
+            query, k = request.get("query"), request.get("k", 10)
+            mode, docs = request.get("mode", "hybrid"), request.get("docs", False)
+            path, kinds = request.get("path"), request.get("kinds", [])
+            if not isinstance(query, str) or not isinstance(k, int) or not 1 <= k <= 1000:
+                raise ValueError("query must be text and k a number from 1 to 1000")
+            if mode not in MODES or not isinstance(docs, bool):
+                raise ValueError(f"mode must be one of {', '.join(MODES)}")
+            if path is not None and not isinstance(path, str):
+                raise ValueError("path must be text")
+            if not isinstance(kinds, list) or not all(isinstance(x, str) for x in kinds):
+                raise ValueError("kinds must be a list of file types")
+        except ValueError as exc:
+            return {"error": f"bad request: {exc}"}
+        from rag.errors import QuireError
+        from rag.retrieval.retrieve import Filters
+
+        try:
+            with self._lock:
+                filters = Filters(path=path, kinds=tuple(kinds))
+                if docs:
+                    found = self.engine.search_documents(query, k=k, filters=filters, mode=mode)
+                    return {"documents": [document_dict(d) for d in found]}
+                hits = self.engine.search(query, k=k, filters=filters, mode=mode)
+                return {"hits": [hit_dict(h) for h in hits]}
+        except QuireError as exc:
+            return {"error": str(exc)}
+        except Exception as exc:  # the client searches by itself and reports its own way
+            return {"busy": True, "reason": f"{type(exc).__name__}: {exc}"}
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    owner: SearchServer
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(10)
+        try:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+            _, uid, _ = struct.unpack("3i", creds)
+            if uid != os.getuid():
+                return  # another user: no answer at all
+            raw = b""
+            while len(raw) <= MAX_REQUEST:
+                part = sock.recv(1 << 16)
+                if not part:
+                    break
+                raw += part
+            if len(raw) > MAX_REQUEST:
+                reply = {"error": f"bad request: over {MAX_REQUEST} bytes"}
+            else:
+                reply = self.server.owner.answer(raw)
+            sock.sendall(json.dumps(reply).encode())
+        except OSError:
+            pass  # the client went away
