@@ -510,7 +510,7 @@ def _ask(args) -> int:
     chats = ChatStore(settings.chats_path)
     chat = _chat_for(args, chats)
     history = chats.history(chat.id) if chat else []
-    engine = build_engine(settings)
+    engine = build_engine(settings, store=_FORKED)  # the store the child opened meanwhile
     stream = engine.ask(args.question, history, mode=args.mode, filters=filters)
     if chat is None:
         chat = chats.create()

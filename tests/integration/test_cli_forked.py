@@ -78,3 +78,28 @@ def test_a_dead_child_falls_back_to_opening_the_store_here(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0].endswith("kettle.md")
+
+
+PARENT_ONLY = """
+import os, sys
+pid, real_exit = os.getpid(), os._exit
+def report_then_exit(code):
+    if os.getpid() == pid:
+        print("command imported chromadb:", "chromadb" in sys.modules, file=sys.stderr)
+    real_exit(code)
+os._exit = report_then_exit
+sys.argv = ["quire", *sys.argv[1:]]
+import rag.cli
+rag.cli.run()
+"""
+
+
+def test_the_command_leaves_chromadb_to_its_child(tmp_path):
+    """`import chromadb` is the larger half of a cold search: only the child may pay it
+    (`quire ask` once opened the store in the command itself as well)."""
+    env = library(tmp_path)
+    for argv in (["search", "chain after rain"], ["ask", "chain after rain", "--mode", "quotes"]):
+        done = subprocess.run([sys.executable, "-c", PARENT_ONLY, *argv], capture_output=True,
+                              text=True, env=env, timeout=300)  # fmt: skip
+        assert "command imported chromadb: False" in done.stderr, (argv, done.stderr)
+        assert "bikes.md" in done.stdout
