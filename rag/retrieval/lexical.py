@@ -136,6 +136,32 @@ class LexicalIndex:
         frequent = sorted(counts, key=lambda w: -counts[w])[:most]
         return " ".join([name_words(source), *(h.replace(_SEP, " ") for h in headings), *frequent])
 
+    def coverage(
+        self, query: str, ids: Sequence[str], titles: bool = False
+    ) -> tuple[int, dict[str, float]]:
+        """(how many words `query` is searched by, and for each chunk id in `ids` the share of
+        them it contains, in its file name, heading or text, or with `titles` in its file name
+        or heading only; stemmed as the index stems them)."""
+        match = match_expression(query)
+        phrases = match.split(" OR ") if match else []
+        ids = list(dict.fromkeys(ids))
+        if not phrases or not ids:
+            return len(phrases), {i: 0.0 for i in ids}
+        rows = dict(
+            self._db.execute(
+                f"SELECT rowid, id FROM rows WHERE id IN ({','.join('?' * len(ids))})", ids
+            ).fetchall()
+        )
+        found = {i: 0 for i in ids}
+        if rows:
+            marks = ",".join("?" * len(rows))
+            for phrase in phrases:
+                sql = f"SELECT rowid FROM fts WHERE fts MATCH ? AND rowid IN ({marks})"
+                where = f"{{name heading}} : {phrase}" if titles else phrase
+                for (rowid,) in self._db.execute(sql, [where, *rows]):
+                    found[rows[rowid]] += 1
+        return len(phrases), {i: n / len(phrases) for i, n in found.items()}
+
     def count(self) -> int:
         return self._db.execute("SELECT count(*) FROM rows").fetchone()[0]
 

@@ -79,6 +79,28 @@ def test_irrelevant_question_is_refused_without_calling_the_model(library):
     assert answer.hits  # the closest passages are still given
 
 
+@pytest.mark.parametrize(
+    "question, answered",
+    [
+        ("Which frog lives near waterfalls?", True),  # every one of 3+ words in one chunk
+        ("Which frog sings opera near waterfalls?", False),  # "sings opera" are nowhere
+        ("frogs lib", True),  # 2 words, both in a file's name or heading
+        ("frogs opera", False),
+        ("waterfalls", False),  # one word is too little to go on
+    ],
+)
+def test_a_low_cosine_is_not_refused_when_a_hit_holds_the_question_words(
+    library, question, answered
+):
+    engine, gen, _ = library
+    gen.reply = "The glass frog lives near waterfalls [1]."
+    engine.answerer.settings = AnswerSettings(min_relevance=1.01, min_relevance_with_words=-1.0)
+    _, answer = ask(engine, question)
+    assert answer.refused is not answered
+    engine.answerer.settings = AnswerSettings(min_relevance=1.01, min_relevance_with_words=1.01)
+    assert ask(engine, question)[1].refused  # the words alone never answer a far-off question
+
+
 def test_quotes_mode_uses_no_model_and_quotes_verbatim(library):
     engine, gen, d = library
     streamed, answer = ask(engine, "what does sourdough need?", mode="quotes")

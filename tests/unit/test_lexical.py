@@ -110,3 +110,16 @@ def test_an_index_made_before_names_gains_them(tmp_path):
     idx = LexicalIndex(path)
     assert idx.search("literals", 1)[0][0].source == "/notes/blob-literals.md"
     assert idx.search("blob", 1)[0][0].text == "X'53514C' is a blob."
+
+
+def test_coverage_counts_stemmed_question_words_per_chunk(tmp_path):
+    idx = LexicalIndex(tmp_path / "lex.sqlite3")
+    a = chunk("/notes/linux-setup.md", "Run make; it needs apt-get.", heading=("Installing",))
+    b = chunk("/notes/garden.md", "Tomatoes want full sun and installation of stakes.")
+    idx.upsert([a, b])
+    words, share = idx.coverage("How do I install it on Linux?", [a.id, b.id])
+    assert words == 2 and share == {a.id: 1.0, b.id: 0.5}  # install ~ Installing, installation
+    _, titles = idx.coverage("How do I install it on Linux?", [a.id, b.id], titles=True)
+    assert titles == {a.id: 1.0, b.id: 0.0}  # in b only its text has "installation"
+    assert idx.coverage("the of and", [a.id]) == (3, {a.id: 0.0})  # only stop words: kept
+    assert idx.coverage("", [a.id]) == (0, {a.id: 0.0})
