@@ -100,8 +100,16 @@ def background_watcher() -> BackgroundWatcher | None:
     settings, engine, *_ = resources()
     if not settings.app_watch:
         return None
+
+    def serve():  # the app is warm: `quire search` in a terminal asks it (rag/warm.py)
+        if not settings.warm_search:
+            return None
+        from rag.warm import SearchServer
+
+        return SearchServer(build_engine(settings, embedder=engine.embedder), settings.home).start()
+
     return BackgroundWatcher(
-        settings.home, lambda: build_engine(settings, embedder=engine.embedder).watcher()
+        settings.home, lambda: build_engine(settings, embedder=engine.embedder).watcher(), serve
     )
 
 

@@ -114,8 +114,14 @@ def _parser() -> argparse.ArgumentParser:
         "remove FOLDER` stops watching it (its documents stay; `quire remove FOLDER` drops "
         "them), `quire watch list` shows each folder's state.",
     )
-    c.add_argument("action", nargs="?", choices=["add", "remove", "list"], metavar="ACTION")
-    c.add_argument("folder", nargs="?", metavar="FOLDER")
+    c.add_argument(
+        "action",
+        nargs="?",
+        choices=["add", "remove", "list"],
+        metavar="ACTION",
+        help="add, remove or list; none: watch in the foreground",
+    )
+    c.add_argument("folder", nargs="?", metavar="FOLDER", help="the folder to add or remove")
     c.add_argument("--no-sync", action="store_true", help="add: do not sync the folder now")
     c.add_argument("--json", action="store_true", help="list: print the folders as JSON")
     c.set_defaults(func=_watch)

@@ -16,14 +16,22 @@ from ingest.watch.watcher import Watcher
 class BackgroundWatcher:
     """Start with `start()` (cheap to call on every page run), end with `stop()`."""
 
-    def __init__(self, home: Path, make_watcher: Callable[[], Watcher]) -> None:
+    def __init__(
+        self,
+        home: Path,
+        make_watcher: Callable[[], Watcher],
+        make_server: Callable[[], object] | None = None,
+    ) -> None:
         self.lock_path = Path(home) / "watch.lock"
         self._make = make_watcher
+        self._make_server = make_server  # warm searches (rag/warm.py) while this one watches
+        self._server = None
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.watcher: Watcher | None = None
         self.error = ""
+        self.server_error = ""
 
     @property
     def running(self) -> bool:
@@ -52,6 +60,11 @@ class BackgroundWatcher:
                 name="quire-watch",
             )  # fmt: skip
             self._thread.start()
+            if self._make_server is not None and self._server is None:
+                try:
+                    self._server = self._make_server()
+                except Exception as exc:  # searches are then made by each command itself
+                    self.server_error = f"warm searches unavailable: {exc}"
             return True
 
     def _run(self, fd: int, watcher: Watcher, stop: threading.Event) -> None:
@@ -64,6 +77,9 @@ class BackgroundWatcher:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
         thread = self._thread
         if thread is not None:
             thread.join(timeout)

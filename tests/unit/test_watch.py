@@ -354,10 +354,17 @@ def test_the_app_watches_only_when_no_other_process_does(tmp_path, make_engine):
     home = engine.settings.home
     with watch_lock(home, wait=False) as held:  # a `quire watch` elsewhere
         assert held
-        app = BackgroundWatcher(home, lambda: engine.watcher())
+        app = BackgroundWatcher(home, lambda: engine.watcher(), lambda: serve(engine))
         assert app.start() is False and not app.running
+        assert not (home / "search.sock").exists()  # the other process answers searches
     assert app.start() is True and app.running  # it stopped: the app takes over
     assert app.start() is True  # cheap to call again
-    assert not _try_lock(home)
+    assert not _try_lock(home) and (home / "search.sock").exists()
     app.stop()
-    assert not app.running and _try_lock(home)
+    assert not app.running and _try_lock(home) and not (home / "search.sock").exists()
+
+
+def serve(engine):
+    from rag.warm import SearchServer
+
+    return SearchServer(engine, engine.settings.home).start()
