@@ -15,6 +15,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -169,11 +170,12 @@ class Sandbox:
             f"import sys; sys.path.insert(0, {str(_ROOT)!r}); "
             "from ingest.worker import main; main()"
         )
+        errors = tempfile.TemporaryFile()  # unlinked: what the worker says if it cannot start
         proc = subprocess.Popen(
             [sys.executable, "-c", code, str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=errors,
             close_fds=True,
         )
         self._proc = proc
@@ -181,12 +183,13 @@ class Sandbox:
         weakref.finalize(self, _end, proc)
         try:  # its start does not count against the first file's time limit
             ready, _ = self._read_reply(proc, time.monotonic() + _START_SECONDS)
-        except (_Timeout, _Died, OSError, ValueError):
+        except (_Timeout, _Died, OSError, ValueError) as exc:
             self._stop(kill=True)
-            raise LoadError("the parse worker did not start") from None
+            raise LoadError(_not_started(errors, exc)) from None
         if not ready.get("ready"):
             self._stop(kill=True)
-            raise LoadError("the parse worker did not start")
+            raise LoadError(_not_started(errors, None))
+        errors.close()
         return proc
 
     def _read_reply(self, proc: subprocess.Popen, deadline: float) -> tuple[dict, bytes]:
@@ -227,6 +230,19 @@ class Sandbox:
         if self._proc is not None:
             _end(self._proc, kill)
             self._proc = None
+
+
+def _not_started(errors, exc: BaseException | None) -> str:
+    """Why the worker did not start: the last line it wrote to stderr, or how it failed."""
+    try:
+        errors.seek(0)
+        lines = errors.read()[-2000:].decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        lines = []
+    finally:
+        errors.close()
+    why = lines[-1] if lines else (type(exc).__name__ if exc is not None else "no ready reply")
+    return f"the parse worker did not start ({why[:300]})"
 
 
 def _end(proc: subprocess.Popen, kill: bool = True) -> None:

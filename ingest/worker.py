@@ -126,6 +126,12 @@ def main() -> None:
     import ingest.load  # noqa: F401  (import before the limit, once)
 
     confine(memory_mb)
+    # Started: from now on what libraries print is dropped (the parent kept stderr only to
+    # say why a start failed).
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.close(quiet)
     write_frame(out, {"ready": True})  # the parent's clock for a file starts after this
     while True:
         request = read_frame(inp)

@@ -54,3 +54,16 @@ def test_load_through_the_worker_and_inline_agree():
         assert worker.started == 1
     finally:
         worker.close()
+
+
+def test_a_worker_that_cannot_start_says_why(tmp_path, monkeypatch):
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'ImportError: no module named ingest' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr("ingest.sandbox.sys.executable", str(broken))
+    sandbox = Sandbox()
+    try:
+        with pytest.raises(LoadError, match=r"did not start \(ImportError: no module named"):
+            sandbox.load("n.md", b"# Title\n")
+    finally:
+        sandbox.close()
