@@ -260,13 +260,16 @@ def _end(proc: subprocess.Popen, kill: bool = True) -> None:
 
 
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
+    # poll, not select: select() refuses a descriptor numbered 1024 or more (ValueError), and a
+    # long-running process (the app, a watcher) can own that many
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     buf = bytearray()
     while len(buf) < n:
         left = deadline - time.monotonic()
         if left <= 0:
             raise _Timeout
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
+        if not poller.poll(left * 1000):
             raise _Timeout
         part = os.read(fd, min(n - len(buf), 1 << 20))
         if not part:

@@ -76,10 +76,26 @@ class BackgroundWatcher:
             os.close(fd)  # releases watch.lock
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop watching and serving, and close what they opened (database connections, the
+        index, the parse worker), so a process that starts many apps (tests) does not pile up
+        open files."""
         self._stop.set()
         server, self._server = self._server, None
         if server is not None:
             server.stop()
+            _close(getattr(server, "engine", None))
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+            if not thread.is_alive() and self.watcher is not None:
+                _close(self.watcher.library)
+                _close(self.watcher.watch_list)
+
+
+def _close(thing) -> None:
+    close = getattr(thing, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # already closed, or half-open: nothing more to free
+            pass

@@ -67,3 +67,22 @@ def test_a_worker_that_cannot_start_says_why(tmp_path, monkeypatch):
             sandbox.load("n.md", b"# Title\n")
     finally:
         sandbox.close()
+
+
+def test_the_worker_answers_a_process_with_over_a_thousand_open_files(tmp_path):
+    """select() refuses descriptors from 1024 up: a long-running app owns that many."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the file limit is under 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [open(tmp_path / "held", "wb") for _ in range(1100)]  # noqa: SIM115
+    sandbox = Sandbox()
+    try:
+        assert sandbox.load("n.md", b"# Title\n\nText.\n").pages
+    finally:
+        sandbox.close()
+        for f in held:
+            f.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
