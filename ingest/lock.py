@@ -61,7 +61,7 @@ class WriteLock:
             os.close(fd)
             raise
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {_command()}\n".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()} {process_command()}\n".encode(), 0)
         self._fd = fd
 
     def _release(self) -> None:
@@ -93,7 +93,8 @@ def _holder(fd: int) -> str:
     return f"process {pid} ({command})" if pid else "another process"
 
 
-def _command() -> str:
+def process_command() -> str:
+    """This process's command in a few words (`python3.11 quire watch`), to say who holds a lock."""
     try:
         with open(f"/proc/{os.getpid()}/cmdline", "rb") as f:
             parts = f.read().split(b"\0")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ingest.load import kind_for
+from ingest.lock import process_command
 from ingest.watch.folders import ERROR, HEARTBEAT, MISSING, SYNCING, WATCHING, WatchList
 from ingest.watch.settle import Settle, ignored
 from rag.errors import QuireError
@@ -66,7 +67,7 @@ class Watcher:
     # --- the loop -----------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        pid, command, started = os.getpid(), _command(), time.time()
+        pid, command, started = os.getpid(), process_command(), time.time()
         self._observer = self._observer_factory()
         self._observer.start()
         done = threading.Event()  # the heartbeat goes on while a long sync waits or works
@@ -277,13 +278,3 @@ def _default_observer():
     from watchdog.observers import Observer  # inotify on Linux, FSEvents on macOS
 
     return Observer()
-
-
-def _command() -> str:
-    try:
-        with open(f"/proc/{os.getpid()}/cmdline", "rb") as f:
-            parts = f.read().split(b"\0")
-    except OSError:
-        return "quire watch"
-    words = [os.path.basename(p.decode("utf-8", "replace")) for p in parts[:3] if p]
-    return " ".join(words) or "quire watch"
