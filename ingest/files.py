@@ -29,6 +29,11 @@ TEMP_NAMES = (
 )  # fmt: skip
 
 
+def passed_over(name: str) -> bool:
+    """Whether a file or folder name is hidden or a tool folder's, never walked into."""
+    return name.startswith(".") or name in PASSED_OVER
+
+
 def temp_file(name: str) -> bool:
     """Whether a file name is an editor's or office suite's temp, swap, backup or lock file."""
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in TEMP_NAMES)
@@ -83,7 +88,7 @@ def _walk(folder: str, found: Discovery, ancestors: set, visited: set) -> None:
         found.problem(folder, _reason(folder, exc))
         return
     for entry in entries:
-        if entry.name.startswith(".") or entry.name in PASSED_OVER:
+        if passed_over(entry.name):
             continue
         try:
             st = os.stat(entry.path)

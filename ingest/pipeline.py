@@ -253,13 +253,14 @@ class Ingestor:
 
     def _update(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
         began = time.perf_counter()
-        present = [p for p in dict.fromkeys(map(os.path.abspath, paths)) if os.path.exists(p)]
+        paths = list(dict.fromkeys(map(os.path.abspath, paths)))
+        present = [p for p in paths if os.path.exists(p)]
         report = self._ingest(present, progress) if present else IngestReport()
         done = {f.path for f in report.files}
-        for p in dict.fromkeys(map(os.path.abspath, paths)):
-            target = os.path.realpath(p) if os.path.isdir(p) else p
+        for p in paths:
             if os.path.isfile(p):
                 continue
+            target = os.path.realpath(p) if os.path.isdir(p) else p
             for path in self.manifest.paths_under(target):
                 if path not in done and not os.path.isfile(path):
                     report.files.append(self._remove_one(path))

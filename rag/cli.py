@@ -376,13 +376,13 @@ def _watch_run() -> int:
     def log(line: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {clean_terminal(line)}", flush=True)
 
-    with watch_lock(engine.settings.home, wait=False) as mine:
-        if not mine:
-            holder = engine.watch_list().watcher()
-            who = f"process {holder.pid} ({holder.command})" if holder else "another process"
-            print(f"quire: {who} is already watching this library; waiting for it to stop",
-                  file=sys.stderr, flush=True)  # fmt: skip
-    with watch_lock(engine.settings.home, wait=True):
+    def waiting() -> None:
+        holder = engine.watch_list().watcher()
+        who = f"process {holder.pid} ({holder.command})" if holder else "another process"
+        print(f"quire: {who} is already watching this library; waiting for it to stop",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    with watch_lock(engine.settings.home, wait=True, on_wait=waiting):
         folders = engine.watch_list().paths()
         if not folders:
             print("No watched folders yet: `quire watch add FOLDER` (this watcher picks it up).")

@@ -19,6 +19,7 @@ import socket
 import socketserver
 import struct
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 from rag.types import Chunk, Hit
@@ -78,13 +79,8 @@ def hit_from(d: dict) -> Hit:
 
 
 def hit_dict(h: Hit) -> dict:
-    c = h.chunk
-    chunk = {
-        "source": c.source, "text": c.text, "start": c.start, "end": c.end, "page": c.page,
-        "heading": list(c.heading), "line_start": c.line_start, "line_end": c.line_end,
-        "kind": c.kind, "id": c.id, "unit": c.unit, "page_name": c.page_name,
-    }  # fmt: skip
-    return {"chunk": chunk, "score": h.score, "dense": h.dense, "keyword": h.keyword}
+    """A `Hit` as JSON: its chunk's fields, its scores (read back by `hit_from`)."""
+    return {"chunk": asdict(h.chunk), "score": h.score, "dense": h.dense, "keyword": h.keyword}
 
 
 def document_dict(d) -> dict:

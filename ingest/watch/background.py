@@ -4,12 +4,12 @@ folders in sync and `start` simply tries again next time it is called."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from ingest.watch.folders import try_watch_lock
 from ingest.watch.watcher import Watcher
 
 
@@ -22,7 +22,7 @@ class BackgroundWatcher:
         make_watcher: Callable[[], Watcher],
         make_server: Callable[[], object] | None = None,
     ) -> None:
-        self.lock_path = Path(home) / "watch.lock"
+        self.home = Path(home)
         self._make = make_watcher
         self._make_server = make_server  # warm searches (rag/warm.py) while this one watches
         self._server = None
@@ -42,12 +42,8 @@ class BackgroundWatcher:
         with self._guard:
             if self.running:
                 return True
-            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+            fd = try_watch_lock(self.home)
+            if fd is None:
                 return False
             try:
                 self.watcher = self._make()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -187,24 +187,49 @@ def ago(when: float, now: float) -> str:
     return f"{seconds // 86400} days ago"
 
 
-@contextmanager
-def watch_lock(home: Path, wait: bool) -> Iterator[bool]:
-    """Hold `QUIRE_HOME/watch.lock` (one watcher per library). Yields False at once when
-    another process holds it and `wait` is false; with `wait`, blocks until it is free."""
-    path = Path(home) / "watch.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+def try_watch_lock(home: Path) -> int | None:
+    """A descriptor holding `QUIRE_HOME/watch.lock` (closing it releases the lock), or None
+    at once when another process holds it."""
+    fd = _open_lock(home)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextmanager
+def watch_lock(home: Path, wait: bool, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
+    """Hold `QUIRE_HOME/watch.lock` (one watcher per library). Yields False at once when
+    another process holds it and `wait` is false; with `wait`, calls `on_wait` and blocks
+    until it is free."""
+    fd = try_watch_lock(home)
+    if fd is None:
+        if not wait:
+            yield False
+            return
+        if on_wait is not None:
+            on_wait()
+        fd = _open_lock(home)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                yield False
-                return
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+    try:
         yield True
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _open_lock(home: Path) -> int:
+    path = Path(home) / "watch.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
 
 def _inside(path: str, folder: str) -> bool:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.files import PASSED_OVER, temp_file
+from ingest.files import passed_over, temp_file
 
 
 def ignored(path: str, root: str, is_dir: bool = False) -> bool:
@@ -25,7 +25,7 @@ def ignored(path: str, root: str, is_dir: bool = False) -> bool:
     if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
         return rel != "."
     parts = rel.split(os.sep)
-    if any(p.startswith(".") or p in PASSED_OVER for p in parts):
+    if any(passed_over(p) for p in parts):
         return True
     return not is_dir and temp_file(parts[-1])
 

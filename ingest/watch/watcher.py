@@ -152,7 +152,7 @@ class Watcher:
         self._run(folder, lambda p: self.library.sync(folder, p), 0)
 
     def _run(self, folder: str, work: Callable, pending: int) -> None:
-        note = "" if self._watches.get(folder) is not None else self._rescan_note(folder)
+        note = "" if self._watches.get(folder) is not None else self._rescan_note()
         self.watch_list.set_state(folder, SYNCING, pending=pending, note=note)
         try:
             report = work(_Progress(self.watch_list, folder, note))
@@ -178,7 +178,7 @@ class Watcher:
             watch = None
         self._watches[folder] = watch
 
-    def _rescan_note(self, folder: str) -> str:
+    def _rescan_note(self) -> str:
         return f"no file-system events here; synced every {self.rescan:g} s"
 
     def _unwatch(self, folder: str) -> None:

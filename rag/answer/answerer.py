@@ -139,7 +139,8 @@ class Answerer:
         relevance = max((h.dense or 0.0 for h in hits), default=0.0)
         timings["relevance"] = relevance
         ctx = _Context(question, searched, past, hits, mode, why, timings, t0)
-        if not hits or (relevance < s.min_relevance and not self._has_words(searched, hits)):
+        unsupported = relevance < s.min_relevance and not self._has_words(searched, hits, relevance)
+        if not hits or unsupported:
             out = self._refusal(ctx)
         elif mode == "quotes":
             out = self._quotes(ctx)
@@ -148,9 +149,9 @@ class Answerer:
         out.searched, out.mode, out.mode_reason = searched, mode, why
         return out
 
-    def _has_words(self, searched: str, hits: Sequence[Hit]) -> bool:
-        """Whether the hits hold the question's words (see `min_relevance_with_words`)."""
-        relevance = max((h.dense or 0.0 for h in hits), default=0.0)
+    def _has_words(self, searched: str, hits: Sequence[Hit], relevance: float) -> bool:
+        """Whether the hits hold the question's words (see `min_relevance_with_words`);
+        `relevance` is their best cosine."""
         lexical = getattr(self.retriever, "lexical", None)
         if relevance < self.settings.min_relevance_with_words or lexical is None:
             return False
