@@ -7,16 +7,26 @@ TORCH_VERSION := 2.13.0
 LLAMA_VERSION := 0.3.36
 # This CPU advertises AMX, and llama.cpp's AMX kernels crash on it (SIGILL): build without.
 LLAMA_CFLAGS := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
-# Built once per machine, keyed by version and flags, so a second `make test` never rebuilds.
-WHEEL_DIR ?= $(HOME)/.cache/quire/wheels/llama-cpp-python-$(LLAMA_VERSION)-noamx
+# Built once per machine, keyed by version, flags and the CPU (a native build uses every
+# instruction the CPU has: a wheel from an AVX-512 machine would crash on an AVX2-only one),
+# so a second `make test` never rebuilds and a home shared by two machines never mixes them.
+CPU_KEY := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | md5sum | cut -c1-8)
+WHEEL_DIR ?= $(HOME)/.cache/quire/wheels/llama-cpp-python-$(LLAMA_VERSION)-noamx-$(CPU_KEY)
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install ocr browser run test test-unit lint clean
+.PHONY: install prepare ocr browser run dev test test-unit lint clean
 
-install: $(STAMP) ocr
+install: $(STAMP) ocr prepare
+
+# What Quire would otherwise make on first use (the ONNX export of the embedder, fp32 for
+# queries and int8 for ingest, both whatever this CPU would choose: tests force each), into
+# the cache folder outside the checkout, keyed by the model's contents: instant once made,
+# reused by every later install and clone. No question or test waits for it.
+prepare: $(STAMP)
+	$(PY) -m rag.retrieval.onnx_embed
 
 # OCR of scans and images is Debian's Tesseract (chosen in BENCHMARKS.md, "OCR"); more
 # languages: apt-get install tesseract-ocr-deu ... and QUIRE_OCR_LANGUAGES=eng+deu.
@@ -52,8 +62,12 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: install
-	$(PY) -m rag.retrieval.onnx_embed
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+# The app for development: reloads itself when its source changes (`make run` never does:
+# .streamlit/config.toml turns Streamlit's file watcher off).
+dev: install
+	$(VENV)/bin/streamlit run app.py --server.fileWatcherType auto --server.runOnSave true
 
 test: install browser
 	$(PY) -m pytest -q

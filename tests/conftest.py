@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,17 @@ from rag.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# Derived files (the ONNX embedder, made once from the bundled weights) go to a folder of this
-# test run, shared by its processes; set QUIRE_CACHE to keep them between runs.
-os.environ.setdefault("QUIRE_CACHE", tempfile.mkdtemp(prefix="quire-test-cache-"))
+
+
+def pytest_sessionstart(session):
+    """The tests use what `make install` prepared (the ONNX embedder at both precisions, in
+    the cache folder, as the app and the CLI do), so none waits for it with a clock running.
+    Run without `make install`, the preparation happens here, once, before any test; tests
+    about preparation itself use caches of their own."""
+    from rag.retrieval.onnx_embed import prepare
+
+    if os.environ.get("QUIRE_EMBEDDER", "local") != "fake":
+        prepare(log=lambda m: print(f"\nquire tests: {m}", file=sys.stderr, flush=True))
 
 
 @pytest.fixture

@@ -53,16 +53,22 @@ class ChromaServer:
             stderr=self.log,
             env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
         )
-        end = time.monotonic() + 60
+        end = time.monotonic() + 120
         while time.monotonic() < end:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited with {self.proc.returncode}")
+                raise RuntimeError(f"chroma run exited ({self.proc.returncode}):\n{self.printed()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/api/v2/heartbeat", timeout=2):
                     return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("chroma run did not answer within 60 s")
+        printed = self.printed()
+        raise RuntimeError(f"waited 120 s for chroma run's heartbeat; it printed:\n{printed}")
+
+    def printed(self) -> str:
+        self.log.flush()
+        path = self.path.parent / f"chroma-{self.port}.log"
+        return path.read_bytes().decode("utf-8", "replace")[-2000:] or "(nothing)"
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

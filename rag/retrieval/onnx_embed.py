@@ -90,16 +90,34 @@ def read_recipe(model_dir: Path) -> Recipe:
     )
 
 
+EXPORT_RECIPE = "export-1"  # bump when _export or _quantize changes what they write
+_SAMPLE = 1 << 16  # bytes read from each end of a larger file for its fingerprint
+
+
 def cache_folder(model_dir: Path, cache: Path) -> Path:
-    """Where this model's ONNX files live: named by the model and its weights files' sizes and
-    times, so an updated model package gets new files."""
-    h = hashlib.sha256(str(model_dir.resolve()).encode())
+    """Where this model's ONNX files live: named by the model's files' contents (small files
+    whole, larger ones by size and their first and last 64 KiB), not by where they are or when
+    they were written, so a second install of the same model package, a fresh clone's new
+    venv included, finds the files the first one made; an updated model gets new ones."""
+    h = hashlib.sha256(EXPORT_RECIPE.encode())
     for f in sorted(model_dir.iterdir()):
         if f.is_file() and f.suffix in (".safetensors", ".bin", ".json", ".txt"):
-            st = f.stat()
-            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+            h.update(f"{f.name}:{f.stat().st_size}:".encode())
+            h.update(_fingerprint(f))
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model_dir.name)[:60] or "model"
     return cache / "onnx" / f"{slug}-{h.hexdigest()[:16]}"
+
+
+def _fingerprint(path: Path) -> bytes:
+    """The file's bytes, or for a larger one its first and last `_SAMPLE` bytes (a
+    millisecond on every cold search, instead of hashing 90 MB of weights)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size <= 2 * _SAMPLE:
+            return hashlib.sha256(f.read()).digest()
+        head = f.read(_SAMPLE)
+        f.seek(size - _SAMPLE)
+        return hashlib.sha256(head + f.read(_SAMPLE)).digest()
 
 
 def model_file(model_dir: Path, cache: Path, precision: str, log=None) -> Path:
@@ -116,7 +134,7 @@ def model_file(model_dir: Path, cache: Path, precision: str, log=None) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be making it: wait for it
         if not target.is_file():
             if log:
-                log(f"preparing the {precision} ONNX embedder (once, about 15 s)")
+                log(f"preparing the {precision} ONNX embedder (once per model, about 15 s)")
             _make(model_dir, folder, precision)
     return target
 
@@ -379,20 +397,44 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def prepare(settings=None) -> list[Path]:
-    """Make the ONNX files the settings will use (`make run` calls this, so the app's first
-    search and ingest do not wait for the export); instant when they exist."""
-    from rag.engine import make_embedder  # the embedder the engine would build
-    from rag.settings import Settings
+def prepare(settings=None, precisions: Sequence[str] | None = None, log=None) -> list[Path]:
+    """Make the ONNX files the settings' embedder uses, at `precisions` (default: every one,
+    since the tests force each and the CPU that chooses may change); instant when they exist.
+    `make install` calls this, so no search, ingest or test waits for an export."""
+    from rag.retrieval.embed import bundled_embedder_path
+    from rag.settings import Settings, default_cache
 
     s = settings or Settings.from_env()
     if s.embedder != "local" or s.embed_backend == "torch":
         return []
-    embedder = make_embedder(s)
-    made = [embedder.for_queries(), embedder.for_documents()]
-    return [e.onnx_file for e in made if hasattr(e, "onnx_file")]  # not torch
+    model_dir = s.embed_model or bundled_embedder_path()
+    try:
+        return [
+            model_file(model_dir, s.cache or default_cache(), p, log)
+            for p in (precisions or PRECISIONS)
+        ]
+    except Unsupported as exc:
+        if s.embed_backend == "onnx":
+            raise
+        if log:
+            log(f"{exc}; this model will be embedded with torch (nothing to prepare)")
+        return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m rag.retrieval.onnx_embed [fp32|int8 ...]`: prepare the ONNX embedder."""
+    import sys
+
+    wanted = list(argv if argv is not None else sys.argv[1:])
+    bad = [p for p in wanted if p not in PRECISIONS]
+    if bad:
+        print(f"unknown precision {bad[0]!r}: choose from {', '.join(PRECISIONS)}", file=sys.stderr)
+        return 2
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    for path in prepare(precisions=wanted or None, log=say):
+        say(f"ONNX embedder ready: {path}")
+    return 0
 
 
 if __name__ == "__main__":
-    for path in prepare():
-        print(f"ONNX embedder ready: {path}")
+    raise SystemExit(main())

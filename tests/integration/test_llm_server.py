@@ -59,7 +59,9 @@ def server(tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.kill()
-        raise RuntimeError("server did not start in 120 s")
+        log.seek(0)
+        printed = log.read().decode(errors="replace")[-2000:]
+        raise RuntimeError(f"waited 120 s for the server's /v1/models; it printed:\n{printed}")
     yield url
     proc.terminate()
     try:

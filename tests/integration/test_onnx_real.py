@@ -111,15 +111,27 @@ def test_bundled_model_is_the_one_exported():
     assert (bundled_embedder_path() / "tokenizer.json").is_file()
 
 
-def test_prepare_makes_the_files_the_settings_use(tmp_path):
+def test_prepare_exports_both_precisions_checked_against_torch(tmp_path):
+    """The preparation itself (what `make install` runs), into a cache of its own: both
+    files made from the bundled weights and checked against torch; a second install of the
+    same model (a copy at another path) finds them instead of exporting again."""
+    import shutil
     from dataclasses import replace
 
-    from rag.retrieval.onnx_embed import prepare
+    from rag.retrieval.onnx_embed import MIN_COSINE, prepare
     from rag.settings import Settings
 
-    env = {"QUIRE_HOME": str(tmp_path), "QUIRE_CACHE": os.environ["QUIRE_CACHE"]}
-    s = replace(Settings.from_env(env), embed_precision="int8")
-    assert sorted(p.name for p in prepare(s)) == ["model-fp32.onnx", "model-int8.onnx"]
+    s = replace(Settings.from_env({"QUIRE_HOME": str(tmp_path / "home")}), cache=tmp_path / "c")
+    said = []
+    files = prepare(s, log=said.append)
+    assert [p.name for p in files] == ["model-fp32.onnx", "model-int8.onnx"]
+    assert len(said) == 2 and all("preparing" in m for m in said)
+    checks = json.loads((files[0].parent / "checks.json").read_text())
+    for precision in ("fp32", "int8"):
+        assert checks[precision]["min_cosine_vs_torch"] >= MIN_COSINE[precision]
+    copy = Path(shutil.copytree(bundled_embedder_path(), tmp_path / "venv2" / "model"))
+    again = prepare(replace(s, embed_model=copy), log=said.append)
+    assert again == files and len(said) == 2  # found, not made again
     assert prepare(replace(s, embed_backend="torch", embed_precision="fp32")) == []
 
 

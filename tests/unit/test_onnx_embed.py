@@ -80,6 +80,47 @@ def test_new_weights_get_a_new_cache_folder(tmp_path):
     assert cache_folder(folder, tmp_path / "cache") != before
 
 
+def test_the_same_model_installed_again_finds_the_same_files(tmp_path):
+    """A fresh clone's new venv holds the model at another path, written at another time:
+    the files the first install prepared are found, not made again."""
+    import os
+    import shutil
+
+    folder = model_folder(tmp_path / "m", pooling="mean_tokens")
+    (folder / "model.safetensors").write_bytes(os.urandom(300_000))  # larger than the samples
+    again = Path(shutil.copytree(folder, tmp_path / "venv2" / "site-packages" / "m"))
+    for f in again.rglob("*"):
+        os.utime(f, ns=(1, 1))
+    assert cache_folder(again, tmp_path / "cache") == cache_folder(folder, tmp_path / "cache")
+    weights = bytearray((again / "model.safetensors").read_bytes())
+    weights[-10] ^= 0xFF  # a changed tensor at the end of the weights
+    (again / "model.safetensors").write_bytes(bytes(weights))
+    assert cache_folder(again, tmp_path / "cache") != cache_folder(folder, tmp_path / "cache")
+
+
+def test_prepare_makes_every_precision_and_is_instant_after(tmp_path, monkeypatch):
+    folder = model_folder(tmp_path / "m", pooling="mean_tokens")
+    made = []
+
+    def fake_make(model_dir, out, precision):
+        made.append(precision)
+        (out / f"model-{precision}.onnx").write_bytes(b"onnx")
+
+    monkeypatch.setattr(onnx_embed, "_make", fake_make)
+    s = Settings(home=tmp_path / "h", embed_model=folder, cache=tmp_path / "c")
+    said = []
+    files = onnx_embed.prepare(s, log=said.append)
+    assert [f.name for f in files] == ["model-fp32.onnx", "model-int8.onnx"]
+    assert made == ["fp32", "int8"] and len(said) == 2
+    assert onnx_embed.prepare(s, log=said.append) == files and len(made) == 2 and len(said) == 2
+    assert onnx_embed.prepare(s, ["int8"]) == files[1:]
+    from dataclasses import replace
+
+    assert onnx_embed.prepare(replace(s, embedder="fake")) == []
+    assert onnx_embed.prepare(replace(s, embed_backend="torch")) == []
+    assert onnx_embed.main(["fp16"]) == 2
+
+
 def test_two_threads_wanting_the_file_export_it_once(tmp_path, monkeypatch):
     folder = model_folder(tmp_path / "m", pooling="mean_tokens")
     made = []
