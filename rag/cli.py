@@ -14,7 +14,7 @@ import sys
 import time
 
 from rag.errors import QuireError, is_disk_full
-from rag.home import private_files, private_home
+from rag.home import check_home, private_files, private_home
 from rag.types import FAILED, SKIPPED, FileResult, IngestReport
 from rag.warm import socket_path as warm_socket
 
@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     private_files()
     try:
+        if args.command not in _NO_HOME:
+            from rag.settings import Settings
+
+            private_home(Settings.from_env().home)  # refused if another user owns or may write it
         return args.func(args)
     except QuireError as exc:
         say(f"quire: {_one_line(str(exc))}", err=True)
@@ -57,6 +61,7 @@ def run() -> None:
 
 
 _READ_ONLY = {"search", "related", "ask"}
+_NO_HOME = {"models", "bench"}  # commands that never open QUIRE_HOME
 _FORKED = None  # the store a child process opens while this one loads the embedder
 
 
@@ -73,6 +78,10 @@ def _open_store_in_child(argv_command: str) -> None:
         return
     if argv_command == "search" and settings.warm_search and warm_socket(settings.home).exists():
         return  # a running `quire watch` answers (rag/warm.py); no store to open
+    try:
+        check_home(settings.home)  # before the child creates anything there
+    except QuireError:
+        return  # main() reports it
     private_files()  # before the child creates anything
     from rag.retrieval.forked import ForkedStore
 
