@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import socketserver
 import struct
@@ -35,7 +36,10 @@ MAX_REQUEST = 64 * 1024
 MAX_CLIENTS = 8  # connections served at once; searches run one at a time anyway
 READ_SECONDS = 5.0  # to send a request: a client that trickles cannot hold a thread
 SEND_SECONDS = 10.0  # to take the reply
+MAX_DEPTH = 4  # of JSON arrays and objects; a request uses 2
 MODES = ("hybrid", "dense", "keyword")
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def fingerprint(settings) -> str:
@@ -163,10 +167,9 @@ class SearchServer:
     def answer(self, raw: bytes) -> dict:
         """The reply to one request (never raises)."""
         try:
-            try:
-                request = json.loads(raw)
-            except RecursionError:
-                raise ValueError("nested too deeply") from None
+            if _too_deep(raw):
+                raise ValueError("nested too deeply")
+            request = json.loads(raw)
             if not isinstance(request, dict):
                 raise ValueError("a request is a JSON object")
             if request.get("fingerprint") != self._fingerprint:
@@ -244,6 +247,18 @@ class _Handler(socketserver.BaseRequestHandler):
             sock.sendall(json.dumps(reply).encode())
         except OSError:
             pass  # the client went away, or took too long
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether the JSON in `raw` nests deeper than MAX_DEPTH, told before parsing it: json.loads
+    recurses, and a request 60,000 brackets deep hit the recursion limit (in the parser, and in
+    whatever the garbage collector ran meanwhile)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_STRING.sub(b"", raw)):
+        depth += 1 if bracket.group() in b"[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def _read_request(sock: socket.socket, deadline: float) -> bytes | None:
