@@ -339,7 +339,7 @@ def _watch(args) -> int:
         if path is None:
             raise QuireError(f"not watched: {args.folder} (`quire watch list` shows them)")
         say(f"Stopped watching {path}; its documents stay in the library "
-              f"(`quire remove {path}` drops them).")  # fmt: skip
+            f"(`quire remove {path}` drops them).")  # fmt: skip
         return 0
     path = watch_list.add(args.folder)
     watcher = watch_list.watcher()
