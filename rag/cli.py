@@ -14,7 +14,7 @@ import sys
 import time
 
 from rag.errors import QuireError, is_disk_full
-from rag.home import private_files, private_home
+from rag.home import check_home, private_files, private_home
 from rag.types import FAILED, SKIPPED, FileResult, IngestReport
 from rag.warm import socket_path as warm_socket
 
@@ -23,17 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     private_files()
     try:
+        if args.command not in _NO_HOME:
+            from rag.settings import Settings
+
+            private_home(Settings.from_env().home)  # refused if another user owns or may write it
         return args.func(args)
     except QuireError as exc:
-        print(f"quire: {_one_line(str(exc))}", file=sys.stderr)
+        say(f"quire: {_one_line(str(exc))}", err=True)
         return 2
     except Exception as exc:
         if not is_disk_full(exc):
             raise
-        print(f"quire: the disk is full ({_one_line(str(exc))})", file=sys.stderr)
+        say(f"quire: the disk is full ({_one_line(str(exc))})", err=True)
         return 2
     except KeyboardInterrupt:
-        print("quire: interrupted; run the same command again to finish", file=sys.stderr)
+        say("quire: interrupted; run the same command again to finish", err=True)
         return 130
 
 
@@ -57,6 +61,7 @@ def run() -> None:
 
 
 _READ_ONLY = {"search", "related", "ask"}
+_NO_HOME = {"models", "bench"}  # commands that never open QUIRE_HOME
 _FORKED = None  # the store a child process opens while this one loads the embedder
 
 
@@ -73,6 +78,10 @@ def _open_store_in_child(argv_command: str) -> None:
         return
     if argv_command == "search" and settings.warm_search and warm_socket(settings.home).exists():
         return  # a running `quire watch` answers (rag/warm.py); no store to open
+    try:
+        check_home(settings.home)  # before the child creates anything there
+    except QuireError:
+        return  # main() reports it
     private_files()  # before the child creates anything
     from rag.retrieval.forked import ForkedStore
 
@@ -83,8 +92,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose messages quote what was typed ("unrecognized arguments: ..."), printed
+    as safely as everything else."""
+
+    def _print_message(self, message: str, file=None) -> None:
+        if message:
+            try:
+                (file or sys.stderr).write(clean_terminal(message))
+            except (AttributeError, OSError):
+                pass
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="quire",
         description="Quire: ask questions of your own notes, PDFs and code, offline.",
         epilog="Data lives under $QUIRE_HOME (default ~/.local/share/quire).",
@@ -273,9 +294,9 @@ def _engine():
     from rag.engine import build_engine  # heavy imports wait until a command needs them
 
     engine = build_engine(store=_FORKED)
-    engine.ingestor.on_wait = lambda who: print(
+    engine.ingestor.on_wait = lambda who: say(
         f"quire: {who} is changing this library ({engine.settings.home}); waiting for it to finish",
-        file=sys.stderr,
+        err=True,
         flush=True,
     )
     return engine
@@ -317,15 +338,15 @@ def _watch(args) -> int:
         path = watch_list.remove(args.folder)
         if path is None:
             raise QuireError(f"not watched: {args.folder} (`quire watch list` shows them)")
-        print(f"Stopped watching {path}; its documents stay in the library "
-              f"(`quire remove {path}` drops them).")  # fmt: skip
+        say(f"Stopped watching {path}; its documents stay in the library "
+            f"(`quire remove {path}` drops them).")  # fmt: skip
         return 0
     path = watch_list.add(args.folder)
     watcher = watch_list.watcher()
     if watcher is not None:
-        print(f"Watching {path}; the running watcher (process {watcher.pid}) syncs it now.")
+        say(f"Watching {path}; the running watcher (process {watcher.pid}) syncs it now.")
         return 0
-    print(f"Watching {path}. `quire watch` (or the app, while it runs) keeps it in sync.")
+    say(f"Watching {path}. `quire watch` (or the app, while it runs) keeps it in sync.")
     if args.no_sync:
         return 0
     engine = _engine()
@@ -349,17 +370,17 @@ def _watch_list(as_json: bool) -> int:
                 {**f.to_dict(), "description": describe(f, watcher is not None)} for f in folders
             ],
         }
-        print(json.dumps(out, indent=2))
+        say(json.dumps(out, indent=2))
         return 0
     if not folders:
-        print("No watched folders (`quire watch add FOLDER`).")
+        say("No watched folders (`quire watch add FOLDER`).")
         return 0
     for f in folders:
-        print(f"{f.path}\n    {describe(f, watcher is not None)}")
+        say(f"{f.path}\n    {describe(f, watcher is not None)}")
     if watcher is None:
-        print("No watcher is running: `quire watch`, or the app, keeps these in sync.")
+        say("No watcher is running: `quire watch`, or the app, keeps these in sync.")
     else:
-        print(f"Kept in sync by process {watcher.pid} ({watcher.command}).")
+        say(f"Kept in sync by process {watcher.pid} ({watcher.command}).")
     return 0
 
 
@@ -374,21 +395,21 @@ def _watch_run() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # systemd's stop: finish the batch
 
     def log(line: str) -> None:
-        print(f"{time.strftime('%H:%M:%S')} {clean_terminal(line)}", flush=True)
+        say(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
 
     def waiting() -> None:
         holder = engine.watch_list().watcher()
         who = f"process {holder.pid} ({holder.command})" if holder else "another process"
-        print(f"quire: {who} is already watching this library; waiting for it to stop",
-              file=sys.stderr, flush=True)  # fmt: skip
+        say(f"quire: {who} is already watching this library; waiting for it to stop",
+            err=True, flush=True)  # fmt: skip
 
     with watch_lock(engine.settings.home, wait=True, on_wait=waiting):
         folders = engine.watch_list().paths()
         if not folders:
-            print("No watched folders yet: `quire watch add FOLDER` (this watcher picks it up).")
+            say("No watched folders yet: `quire watch add FOLDER` (this watcher picks it up).")
         else:
-            print(f"Watching {len(folders)} folder{'s' * (len(folders) != 1)}: "
-                  + ", ".join(folders), flush=True)  # fmt: skip
+            say(f"Watching {len(folders)} folder{'s' * (len(folders) != 1)}: "
+                + ", ".join(folders), flush=True)  # fmt: skip
         _warm_for_documents(engine)
         server = _search_server(engine)
         try:
@@ -398,7 +419,7 @@ def _watch_run() -> int:
         finally:
             if server is not None:
                 server.stop()
-    print("Stopped watching.")
+    say("Stopped watching.")
     return 0
 
 
@@ -414,7 +435,7 @@ def _search_server(engine):
         reader = build_engine(engine.settings, embedder=engine.embedder)
         return SearchServer(reader, engine.settings.home).start()
     except (OSError, QuireError) as exc:
-        print(f"quire: searches will not be served warm: {exc}", file=sys.stderr, flush=True)
+        say(f"quire: searches will not be served warm: {exc}", err=True, flush=True)
         return None
 
 
@@ -429,7 +450,7 @@ def _warm_for_documents(engine) -> None:
 def _remove(args) -> int:
     report = _engine().remove(args.path)
     if not report.files and not args.json:
-        print(f"nothing in the index under {args.path}")
+        say(f"nothing in the index under {args.path}")
         return 0
     return _finish(report, args.json, "Removed")
 
@@ -456,15 +477,15 @@ def _search(args) -> int:
     if args.docs:
         return _print_documents(docs, args.query, args.json, "No matches.")
     if args.json:
-        print(json.dumps([_hit_dict(h) for h in hits], indent=2))
+        say(json.dumps([_hit_dict(h) for h in hits], indent=2))
         return 0
     if not hits:
-        print("No matches.")
+        say("No matches.")
         return 0
     for i, h in enumerate(hits, start=1):
         c = h.chunk
-        print(clean_terminal(f"{i:2}. {_rel(c.source)}{_where(c)}   score {h.score:.4f}"))
-        print(f"    {clean_terminal(snippet(c.text, args.query))}")
+        say(f"{i:2}. {_rel(c.source)}{_where(c)}   score {h.score:.4f}")
+        say(f"    {snippet(c.text, args.query)}")
     return 0
 
 
@@ -524,7 +545,7 @@ def _ask(args) -> int:
     if args.json:
         answer = stream.result()
         chats.add(chat.id, Message("assistant", answer.text, answer_data(answer)))
-        print(
+        say(
             json.dumps(
                 {
                     "answer": answer.text,
@@ -544,28 +565,28 @@ def _ask(args) -> int:
         )
         return 0
     if stream.searched != args.question:
-        print(f"(searched for: {clean_terminal(stream.searched)})", file=sys.stderr)
+        say(f"(searched for: {stream.searched})", err=True)
     for piece in stream:
-        print(clean_terminal(piece), end="", flush=True)
-    print()
+        say(piece, end="", flush=True)
+    say()
     answer = stream.answer
     chats.add(chat.id, Message("assistant", answer.text, answer_data(answer)))
-    print(f"(chat {chat.id}: `quire ask -c` continues it)", file=sys.stderr)
+    say(f"(chat {chat.id}: `quire ask -c` continues it)", err=True)
     if answer.refused:
-        print("\nClosest passages:")
+        say("\nClosest passages:")
         for h in answer.hits[:3]:
-            print(clean_terminal(f"  {_rel(h.chunk.source)}{_where(h.chunk)}"))
-            print(f"    {clean_terminal(snippet(h.chunk.text, args.question))}")
+            say(f"  {_rel(h.chunk.source)}{_where(h.chunk)}")
+            say(f"    {snippet(h.chunk.text, args.question)}")
         return 0
     if answer.citations:
-        print("\nSources:")
+        say("\nSources:")
     for c in answer.citations:
         mark = " (supporting, not cited by the model)" if c.inferred else ""
         where = f", {c.location}" if c.location else ""
-        print(clean_terminal(f"  [{c.n}] {_rel(c.source)}{where}{mark}"))
-        print(f'      "{clean_terminal(" ".join(c.quote.split()))}"')
+        say(f"  [{c.n}] {_rel(c.source)}{where}{mark}")
+        say(f'      "{" ".join(c.quote.split())}"')
     if answer.note:
-        print(f"({answer.note})", file=sys.stderr)
+        say(f"({answer.note})", err=True)
     return 0
 
 
@@ -598,17 +619,17 @@ def _chats(args) -> int:
         msgs = store.messages(chat.id)
         if args.json:
             rows = [{"role": m.role, "text": m.text, **_message_extra(m)} for m in msgs]
-            print(json.dumps({"id": chat.id, "title": chat.title, "messages": rows}, indent=2))
+            say(json.dumps({"id": chat.id, "title": chat.title, "messages": rows}, indent=2))
             return 0
-        print(f"chat {chat.id}: {clean_terminal(chat.title)}")
+        say(f"chat {chat.id}: {chat.title}")
         asked = ""
         for m in msgs:
             who = "you" if m.role == "user" else "quire"
-            print(f"\n{who}: {clean_terminal(m.text)}")
+            say(f"\n{who}: {m.text}")
             asked = m.text if m.role == "user" else asked
             searched = m.data.get("standalone_question")
             if m.role == "assistant" and searched and searched != asked:
-                print(f"  (searched for: {clean_terminal(searched)})")
+                say(f"  (searched for: {searched})")
         return 0
     if args.json:
         rows = [
@@ -621,14 +642,14 @@ def _chats(args) -> int:
             }
             for c in found
         ]
-        print(json.dumps(rows, indent=2))
+        say(json.dumps(rows, indent=2))
         return 0
     if not found:
-        print("No chats yet: `quire ask QUESTION` starts one.")
+        say("No chats yet: `quire ask QUESTION` starts one.")
         return 0
     for c in found:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated))
-        print(f"{c.id:5}  {when}  {counts.get(c.id, 0):3} msgs  {clean_terminal(c.title)}")
+        say(f"{c.id:5}  {when}  {counts.get(c.id, 0):3} msgs  {c.title}")
     return 0
 
 
@@ -644,22 +665,47 @@ def _models(args) -> int:
 
     found = discover(include_servers=not args.no_servers)
     if args.json:
-        print(json.dumps([m.to_dict() for m in found], indent=2))
+        say(json.dumps([m.to_dict() for m in found], indent=2))
         return 0
     for m in found:
         where = m.path or m.url or ""
-        print(f"{m.kind:8} {clean_terminal(m.label)}")
-        print(f"         {clean_terminal(where)}")
+        say(f"{m.kind:8} {m.label}")
+        say(f"         {where}")
     return 0
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+def say(text: str = "", *, err: bool = False, end: str = "\n", flush: bool = False) -> None:
+    """Print `text` on stdout (stderr with `err`), made safe for a terminal: every line this
+    command prints goes through here, since most of them carry a file name, a passage or an
+    error that quotes one."""
+    print(clean_terminal(text), end=end, file=sys.stderr if err else sys.stdout, flush=flush)
+
+
+# Control characters but tab and newline, DEL, C1, bidi overrides and isolates (U+202A-E,
+# U+2066-9: "evil\u202etxt.exe" shows as "evilexe.txt"), and lone surrogates (the bytes of a
+# file name that is not UTF-8; print() would fail on them).
+_UNSAFE = re.compile(r"\r\n?|[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SPACES = "\x0b\x0c\x1c\x1d\x1e\x1f\x85"  # whitespace to Python: a PDF's page break, say
 
 
 def clean_terminal(text: str) -> str:
-    """Text from documents or models, safe to print: no escape or control characters (a
-    document could otherwise set the window title, the clipboard or rewrite the screen)."""
-    return _CONTROL.sub("", text)
+    """Text safe to print: no escape or control sequence (a document could otherwise write the
+    clipboard, set the window title or rewrite the screen). Carriage returns become newlines,
+    other white space a space, and the rest is shown escaped (`\\x1b`), so a name stays
+    recognisable."""
+    return _UNSAFE.sub(_visible, text)
+
+
+def _visible(match: re.Match) -> str:
+    char = match.group()
+    if char[0] == "\r":
+        return "\n"
+    if char in _SPACES:
+        return " "
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for an undecodable byte
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _related(args) -> int:
@@ -679,16 +725,16 @@ def _print_documents(docs, query: str, as_json: bool, none: str) -> int:
             }
             for d in docs
         ]
-        print(json.dumps(rows, indent=2))
+        say(json.dumps(rows, indent=2))
         return 0
     if not docs:
-        print(none)
+        say(none)
     for i, d in enumerate(docs, start=1):
         places = [h.chunk.location or " > ".join(h.chunk.heading) for h in d.hits]
         where = "; ".join(dict.fromkeys(p for p in places if p))
         where = f"   ({where})" if where else ""
-        print(clean_terminal(f"{i:2}. {_rel(d.source)}   score {d.score:.4f}{where}"))
-        print(f"    {clean_terminal(snippet(d.chunk.text, query))}")
+        say(f"{i:2}. {_rel(d.source)}   score {d.score:.4f}{where}")
+        say(f"    {snippet(d.chunk.text, query)}")
     return 0
 
 
@@ -702,10 +748,10 @@ def _bench(args, module: str, run: str, fmt: str, *where, **options) -> int:
     result = getattr(bench, run)(
         *where,
         Settings.from_env(),
-        log=lambda msg: print(f"bench: {msg}", file=sys.stderr),
+        log=lambda msg: say(f"bench: {msg}", err=True),
         **options,
     )
-    print(json.dumps(result, indent=2) if args.json else getattr(bench, fmt)(result))
+    say(json.dumps(result, indent=2) if args.json else getattr(bench, fmt)(result))
     return 0
 
 
@@ -846,27 +892,27 @@ def _docs(args) -> int:
     docs = _engine().documents()
     if args.json:
         rows = [d.__dict__ for d in docs]
-        print(json.dumps(rows, indent=2))
+        say(json.dumps(rows, indent=2))
         return 0
     if not docs:
-        print("The index is empty: add files with `quire ingest PATH`.")
+        say("The index is empty: add files with `quire ingest PATH`.")
         return 0
-    print(f"{'status':8} {'kind':8} {'pages':>5} {'chunks':>6}  path")
+    say(f"{'status':8} {'kind':8} {'pages':>5} {'chunks':>6}  path")
     for d in docs:
         pages = str(d.pages) if d.pages else "-"
-        print(f"{d.status:8} {d.kind:8} {pages:>5} {d.chunks:>6}  {d.path}")
+        say(f"{d.status:8} {d.kind:8} {pages:>5} {d.chunks:>6}  {d.path}")
         if d.error:
-            print(f"{'':32}{d.error}")
+            say(f"{'':32}{d.error}")
     indexed = sum(d.status == "indexed" for d in docs)
-    print(f"{len(docs)} documents: {indexed} indexed, {len(docs) - indexed} failed")
+    say(f"{len(docs)} documents: {indexed} indexed, {len(docs) - indexed} failed")
     return 0
 
 
 def _finish(report: IngestReport, as_json: bool, verb: str) -> int:
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        say(json.dumps(report.to_dict(), indent=2))
     else:
-        print(summary(report, verb))
+        say(summary(report, verb))
     return 1 if report.count(FAILED) else 0
 
 
@@ -927,7 +973,8 @@ class _Bar:
     def advance(self, result: FileResult) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            self.bar.set_postfix_str(os.path.basename(result.path)[:30], refresh=False)
+            name = clean_terminal(os.path.basename(result.path))[:30]
+            self.bar.set_postfix_str(name, refresh=False)
 
 
 if __name__ == "__main__":

@@ -6,27 +6,40 @@ already has all of that loaded, so it also answers searches on a Unix socket,
 `QUIRE_HOME/search.sock`, and `quire search` asks there first. If no watcher answers (none
 running, a stale socket, other settings), the command searches by itself as before.
 
-The socket lives in QUIRE_HOME (0700) and is made 0600; the server also checks that the peer
-runs as the same user (SO_PEERCRED). One JSON request per connection, at most 64 KB, checked
-field by field; one JSON reply. No pickle, nothing a request says is executed.
+The socket lives in QUIRE_HOME (0700) and is made 0600; each side checks that the other runs
+as the same user (SO_PEERCRED): the server answers no one else, and the client sends its query
+to no one else (a socket another user left there gets nothing). One JSON request per
+connection, at most 64 KB, sent within READ_SECONDS, checked field by field; one JSON reply.
+At most MAX_CLIENTS connections are served at once, the others are told the server is busy
+(the client then searches by itself). No pickle, nothing a request says is executed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import socketserver
 import struct
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 
+from rag.errors import QuireError
+from rag.home import check_home
 from rag.types import Chunk, Hit
 
 SOCKET = "search.sock"
 MAX_REQUEST = 64 * 1024
+MAX_CLIENTS = 8  # connections served at once; searches run one at a time anyway
+READ_SECONDS = 5.0  # to send a request: a client that trickles cannot hold a thread
+SEND_SECONDS = 10.0  # to take the reply
+MAX_DEPTH = 4  # of JSON arrays and objects; a request uses 2
 MODES = ("hybrid", "dense", "keyword")
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def fingerprint(settings) -> str:
@@ -46,24 +59,53 @@ def socket_path(home: Path) -> Path:
 
 def ask_server(settings, request: dict, timeout: float = 30.0) -> dict | None:
     """The running watcher's reply to a search `request`, or None if none answers (the caller
-    then searches by itself). A reply with an error is returned for the caller to show."""
+    then searches by itself). A reply with an error is returned for the caller to show.
+
+    Only a watcher of this user is asked, in a home only this user may write to; a relative
+    `path` filter is made absolute here, since the watcher runs in a folder of its own."""
     path = socket_path(settings.home)
+    try:
+        check_home(settings.home)  # searching by itself, the caller says what is wrong
+    except QuireError:
+        return None
     if not path.exists():
         return None
+    if isinstance(request.get("path"), str):
+        request = {**request, "path": absolute_filter(request["path"])}
     data = json.dumps({**request, "fingerprint": fingerprint(settings)}).encode() + b"\n"
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(timeout)
             s.connect(str(path))
+            if peer_uid(s) != os.geteuid():
+                return None  # another user's server: it would see the query and pick the hits
             s.sendall(data)
             s.shutdown(socket.SHUT_WR)
             reply = b"".join(iter(lambda: s.recv(1 << 16), b""))
         answer = json.loads(reply)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(answer, dict) or answer.get("busy") or answer.get("other_settings"):
         return None
     return answer
+
+
+def absolute_filter(path: str) -> str:
+    """A `--path` filter as `Filters.sources` reads it in the caller's folder: a relative
+    folder or glob joined to the current directory (a glob starting with `*` stays as it is)."""
+    pattern = os.path.expanduser(path)
+    if not pattern or os.path.isabs(pattern) or pattern.startswith("*"):
+        return pattern
+    return os.path.join(os.getcwd(), pattern)
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The user id of the process at the other end of a Unix socket (None: cannot tell)."""
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (AttributeError, OSError):  # not Linux
+        return None
+    return struct.unpack("iII", creds)[1]
 
 
 def hit_from(d: dict) -> Hit:
@@ -106,6 +148,7 @@ class SearchServer:
         server = _Server(str(self.path), _Handler)
         os.chmod(self.path, 0o600)
         server.owner = self
+        server.slots = threading.BoundedSemaphore(MAX_CLIENTS)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.5}, daemon=True,
@@ -124,6 +167,8 @@ class SearchServer:
     def answer(self, raw: bytes) -> dict:
         """The reply to one request (never raises)."""
         try:
+            if _too_deep(raw):
+                raise ValueError("nested too deeply")
             request = json.loads(raw)
             if not isinstance(request, dict):
                 raise ValueError("a request is a JSON object")
@@ -142,7 +187,6 @@ class SearchServer:
                 raise ValueError("kinds must be a list of file types")
         except ValueError as exc:
             return {"error": f"bad request: {exc}"}
-        from rag.errors import QuireError
         from rag.retrieval.retrieve import Filters
 
         try:
@@ -160,29 +204,74 @@ class SearchServer:
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """A thread per connection, at most MAX_CLIENTS of them; others are told "busy"."""
+
     daemon_threads = True
     owner: SearchServer
+    slots: threading.BoundedSemaphore
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.setblocking(False)  # a short reply into an empty buffer
+                request.send(json.dumps({"busy": True, "reason": "too many clients"}).encode())
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         sock: socket.socket = self.request
-        sock.settimeout(10)
         try:
-            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-            _, uid, _ = struct.unpack("3i", creds)
-            if uid != os.getuid():
+            if peer_uid(sock) != os.geteuid():
                 return  # another user: no answer at all
-            raw = b""
-            while len(raw) <= MAX_REQUEST:
-                part = sock.recv(1 << 16)
-                if not part:
-                    break
-                raw += part
-            if len(raw) > MAX_REQUEST:
+            raw = _read_request(sock, time.monotonic() + READ_SECONDS)
+            if raw is None:
                 reply = {"error": f"bad request: over {MAX_REQUEST} bytes"}
             else:
                 reply = self.server.owner.answer(raw)
+            sock.settimeout(SEND_SECONDS)  # the whole reply, not each piece of it
             sock.sendall(json.dumps(reply).encode())
         except OSError:
-            pass  # the client went away
+            pass  # the client went away, or took too long
+
+
+def _too_deep(raw: bytes) -> bool:
+    """Whether the JSON in `raw` nests deeper than MAX_DEPTH, told before parsing it: json.loads
+    recurses, and a request 60,000 brackets deep hit the recursion limit (in the parser, and in
+    whatever the garbage collector ran meanwhile)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_STRING.sub(b"", raw)):
+        depth += 1 if bracket.group() in b"[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def _read_request(sock: socket.socket, deadline: float) -> bytes | None:
+    """The request up to the client's end of it (None: over MAX_REQUEST bytes); TimeoutError
+    when it is not all there by `deadline`."""
+    raw = b""
+    while len(raw) <= MAX_REQUEST:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took too long")
+        sock.settimeout(left)
+        part = sock.recv(1 << 16)
+        if not part:
+            return raw
+        raw += part
+    return None

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,6 +47,7 @@ class ModelChoice:
     params: int | None = None
     context_length: int | None = None
     size_bytes: int | None = None
+    run_by: str = ""  # a server run by another user of this computer: that user's name
 
     def to_dict(self) -> dict:
         """A plain dict (for JSON and the CLI)."""
@@ -348,17 +350,71 @@ def _server_models(client, base: str, origin: str, deadline: float) -> dict[str,
 def _probe(client, host: str, port: int, origin: str, deadline: float) -> list[ModelChoice]:
     base = f"http://{host}:{int(port)}"
     models = _server_models(client, base, origin, deadline)
+    others = listener_uids(host, port) - {os.geteuid()} if models else set()
+    run_by = _user_name(min(others)) if others else ""
+    mark = f"run by {run_by}, another user" if run_by else None
     return [
         ModelChoice(
             kind="server",
             origin=origin,
-            label=_label(mid, f"{origin} :{port}", format_params(m["params"])),
+            label=_label(mid, f"{origin} :{port}", format_params(m["params"]), mark),
             url=f"{base}/v1",
             model=mid,
+            run_by=run_by,
             **m,
         )
         for mid, m in models.items()
     ]
+
+
+def listener_uids(host: str, port: int) -> set[int]:
+    """The user ids owning the TCP sockets that listen on `port` and would take a connection to
+    `host` (an IP address), read from /proc/net/tcp and tcp6; empty when that cannot be told
+    (not Linux, a server in another network namespace)."""
+    target = ipaddress.ip_address(host.strip("[]"))
+    uids = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                rows = f.read().splitlines()[1:]
+        except (OSError, ValueError):
+            continue
+        for row in rows:
+            # sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid ...
+            fields = row.split()
+            if len(fields) < 8 or fields[3] != "0A":  # 0A: LISTEN
+                continue
+            address, _, hex_port = fields[1].partition(":")
+            try:
+                if int(hex_port, 16) == port and _takes(_proc_address(address), target):
+                    uids.add(int(fields[7]))
+            except ValueError:
+                continue
+    return uids
+
+
+def _proc_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An address as /proc/net/tcp prints it: 32-bit words in the kernel's byte order."""
+    words = [int(text[i : i + 8], 16) for i in range(0, len(text), 8)]
+    return ipaddress.ip_address(b"".join(struct.pack("=I", w) for w in words))
+
+
+def _takes(bound, target) -> bool:
+    """Whether a socket listening on `bound` gets connections made to `target`."""
+    if bound.version == 6 and bound.ipv4_mapped is not None:
+        bound = bound.ipv4_mapped
+    if bound == target:
+        return True
+    return bound.is_unspecified and (bound.version == 6 or target.version == 4)
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def _client(timeout: float):

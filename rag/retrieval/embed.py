@@ -45,6 +45,10 @@ class Embedder(Protocol):
         space as `embed`, from a backend that loads fast."""
         ...
 
+    def warm_up(self) -> object:
+        """Load what a search needs now (a watcher does, before its first search)."""
+        ...
+
 
 class HashEmbedder:
     """Deterministic bag-of-words hashing embedder: no model, instant, for tests and demos."""
@@ -62,6 +66,10 @@ class HashEmbedder:
     @property
     def max_tokens(self) -> int:
         return self._max
+
+    def warm_up(self) -> HashEmbedder:
+        """Nothing to load."""
+        return self
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_WORD.findall(t)) + 2 for t in texts]

@@ -616,3 +616,39 @@ def test_discover_includes_servers_after_files(tmp_path):
         choices = discover(roots={"folder": [tmp_path]}, ports={port: "LM Studio"})
     assert [c.kind for c in choices][-2:] == ["gguf", "server"]
     assert choices[-1].url == f"http://127.0.0.1:{port}/v1"
+
+
+# --- who runs a server ----------------------------------------------------------------------
+
+
+def test_listening_sockets_are_found_with_their_owner():
+    import socket
+
+    me = os.geteuid()
+    with socket.socket() as v4, socket.socket(socket.AF_INET6) as any6, socket.socket() as idle:
+        v4.bind(("127.0.0.1", 0))
+        v4.listen()
+        any6.bind(("::", 0))
+        any6.listen()
+        idle.bind(("127.0.0.1", 0))  # bound, not listening
+        p4, p6, p_idle = v4.getsockname()[1], any6.getsockname()[1], idle.getsockname()[1]
+        assert models.listener_uids("127.0.0.1", p4) == {me}
+        assert models.listener_uids("[::1]", p4) == set()  # not on IPv6
+        assert models.listener_uids("127.0.0.1", p6) == {me}  # :: takes IPv4 too (dual stack)
+        assert models.listener_uids("[::1]", p6) == {me}
+        assert models.listener_uids("127.0.0.1", p_idle) == set()
+    assert models.listener_uids("127.0.0.1", free_port()) == set()
+
+
+def test_proc_net_tcp_addresses():
+    import ipaddress
+
+    assert str(models._proc_address("0100007F")) == "127.0.0.1"
+    assert str(models._proc_address("00000000000000000000000001000000")) == "::1"
+    mapped = models._proc_address("0000000000000000FFFF00000100007F")
+    assert mapped.ipv4_mapped == ipaddress.ip_address("127.0.0.1")
+    loop4, loop6 = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")
+    assert models._takes(mapped, loop4) and not models._takes(mapped, loop6)
+    assert models._takes(ipaddress.ip_address("0.0.0.0"), loop4)
+    assert not models._takes(ipaddress.ip_address("0.0.0.0"), loop6)
+    assert not models._takes(ipaddress.ip_address("127.0.0.2"), loop4)

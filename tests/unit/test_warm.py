@@ -122,3 +122,31 @@ def test_quire_search_asks_the_server_first(tmp_path, monkeypatch, capsys):
     finally:
         server.stop()
         engine.close()
+
+
+def test_a_relative_path_filter_selects_what_it_would_here(tmp_path, monkeypatch):
+    from rag.retrieval.retrieve import Filters
+    from rag.warm import absolute_filter
+
+    sources = [str(tmp_path / p) for p in ("notes/bread.md", "notes/sub/x.py", "notesy/y.md")]
+    sources.append(os.path.expanduser("~/z.md"))
+    for d in ("notes/sub", "notesy"):
+        (tmp_path / d).mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    patterns = ["notes", "notes/", "./notes/bread.md", "notes/*.md", "notes/*", "*.py", "~",
+                f"../{tmp_path.name}/notesy", "~/z.md", "", str(tmp_path / "notes")]  # fmt: skip
+    here = {p: Filters(path=p).sources(sources) for p in patterns}
+    sent = {p: absolute_filter(p) for p in patterns}
+    monkeypatch.chdir("/")  # where the watcher runs
+    for p in patterns:
+        assert Filters(path=sent[p]).sources(sources) == here[p], p
+    assert here["notes"] == sources[:2] and here["*.py"] == [sources[1]]
+
+
+def test_the_client_checks_who_runs_the_server(served):
+    from rag.warm import peer_uid
+
+    engine, _ = served
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.connect(str(socket_path(engine.settings.home)))
+        assert peer_uid(s) == os.geteuid()
