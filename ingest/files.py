@@ -1,9 +1,21 @@
 """Find the files to ingest under the paths a user names, safely.
 
-Folders are walked recursively in name order, following symlinked folders but never in a
-loop. Hidden files and folders (".git", ".obsidian"), tool folders such as `node_modules` or
-`__pycache__`, and editors' temp, swap and lock files (`~$report.docx`, `notes.md~`) are
-passed over without a report line.
+Folders are walked recursively in name order. Hidden files and folders (".git", ".obsidian"),
+tool folders such as `node_modules` or `__pycache__`, and editors' temp, swap and lock files
+(`~$report.docx`, `notes.md~`) are passed over without a report line.
+
+Links. A path the user names (on the command line, in the app) is taken as asked: a named link
+is resolved, and what it leads to is indexed under its own real path. A link met inside a folder
+is another matter, since anyone who can put a file in the folder can put a link there:
+- a link whose target is inside the folder names a file the walk finds anyway: passed over, so
+  nothing is indexed twice;
+- a link whose target leaves the folder is not followed; the report counts these links in one
+  line. With `follow_links` (QUIRE_FOLLOW_LINKS=on, `quire ingest --follow-links`) it is
+  followed, and what is found through it is indexed under the link's own path inside the folder:
+  the path the user sees, and the one a sync of the folder checks, so removing the link removes
+  the file from the index. Even then a target whose path passes through a hidden or tool folder
+  (~/.ssh, ~/.config, node_modules) is passed over, and counted; a link loop is reported.
+
 """
 
 from __future__ import annotations
@@ -11,6 +23,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass, field
 
 from ingest.load import kind_for
@@ -27,6 +40,9 @@ TEMP_NAMES = (
     "*___jb_tmp___", "*___jb_old___",  # JetBrains' safe write
     "*.kate-swp", "*.bak", "*.orig",
 )  # fmt: skip
+# Why a link was not followed (the report counts links by reason, one line each).
+LINK_OUTSIDE = "link leading outside the folder"
+LINK_HIDDEN = "link to a hidden or tool folder"
 
 
 def passed_over(name: str) -> bool:
@@ -39,73 +55,182 @@ def temp_file(name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in TEMP_NAMES)
 
 
+def inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or below it (both absolute and normalised)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def hidden_target(link: str, target: str) -> bool:
+    """Whether the real `target` of `link` is reached through a hidden or tool folder that the
+    link's own folder is not in (`notes/ssh -> ~/.ssh`; but `/srv/docs` is fine)."""
+    base = os.path.commonpath([os.path.dirname(link), target])
+    rel = os.path.relpath(target, base)
+    return rel != "." and any(passed_over(part) for part in rel.split(os.sep))
+
+
+def through_link(path: str, folder: str) -> bool:
+    """Whether `path`, under `folder`, is reached through a link below `folder`."""
+    if not inside(path, folder) or path == folder:
+        return False
+    current = folder
+    for part in os.path.relpath(path, folder).split(os.sep):
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return True
+    return False
+
+
 @dataclass
 class Discovery:
-    """Files to ingest (real absolute paths, no duplicates) and the problems met on the way."""
+    """Files to ingest (each under the path it is known by, no duplicates), the problems met on
+    the way, and the links that were not followed (`links`, one result each)."""
 
     files: list[str] = field(default_factory=list)
     results: list[FileResult] = field(default_factory=list)
+    links: list[FileResult] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set)
 
-    def add_file(self, path: str) -> None:
-        real = os.path.realpath(path)
+    def add_file(self, path: str, real: str | None = None) -> None:
+        """Take the file at `path` (whose real path is `real`) unless it was taken already."""
+        real = real or os.path.realpath(path)
         if real in self._seen:
             return
         self._seen.add(real)
-        if kind_for(real) is None:
-            ext = os.path.splitext(real)[1] or "(no extension)"
-            self.results.append(FileResult(real, SKIPPED, f"unsupported file type {ext!r}"))
+        if kind_for(path) is None:
+            ext = os.path.splitext(path)[1] or "(no extension)"
+            self.results.append(FileResult(path, SKIPPED, f"unsupported file type {ext!r}"))
         else:
-            self.files.append(real)
+            self.files.append(path)
 
     def problem(self, path: str, reason: str) -> None:
         self.results.append(FileResult(os.path.abspath(path), FAILED, reason))
 
+    def link_skipped(self, path: str, reason: str) -> None:
+        self.links.append(FileResult(path, SKIPPED, reason))
 
-def discover(paths: list[str]) -> Discovery:
-    """Every file named in `paths` or found below the folders in it."""
-    found = Discovery()
+
+def discover(
+    paths: list[str], follow_links: bool = False, folder: str | None = None, named: bool = True
+) -> Discovery:
+    """Every file named in `paths` or found below the folders in it.
+
+    With `named=False` the paths are changes seen inside `folder` (a watcher's), not named by
+    the user: each is reached as a walk of the folder would reach it, so a link on the way is
+    judged like one met in the walk (without `folder`, or outside it, a path is judged as seen
+    in its own parent folder)."""
+    walk = _Walk(Discovery(), follow_links)
+    root = os.path.abspath(folder) if folder else None
     for p in paths:
         p = os.path.abspath(os.path.expanduser(p))
-        try:
-            st = os.stat(p)
-        except OSError as exc:
-            found.problem(p, _reason(p, exc))
-            continue
-        if os.path.isdir(p):
-            _walk(p, found, ancestors={(st.st_dev, st.st_ino)}, visited=set())
-        elif os.path.isfile(p):
-            found.add_file(p)
+        if named:
+            walk.named(p)
         else:
-            found.problem(p, "not a regular file")
-    return found
+            walk.reach(p, root if root and inside(p, root) else os.path.dirname(p))
+    return walk.found
 
 
-def _walk(folder: str, found: Discovery, ancestors: set, visited: set) -> None:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as exc:
-        found.problem(folder, _reason(folder, exc))
-        return
-    for entry in entries:
-        if passed_over(entry.name):
-            continue
+class _Walk:
+    """One discovery: the folders walked so far, and whether links leaving a folder are
+    followed."""
+
+    def __init__(self, found: Discovery, follow: bool) -> None:
+        self.found, self.follow = found, follow
+        self.visited: set[tuple[int, int]] = set()
+
+    def named(self, path: str) -> None:
+        """A path the user named: a link there is the user's choice, resolved."""
         try:
-            st = os.stat(entry.path)
+            st = os.stat(path)
         except OSError as exc:
-            found.problem(entry.path, _reason(entry.path, exc))
-            continue
-        if entry.is_dir():
-            key = (st.st_dev, st.st_ino)
-            if key in ancestors:
-                found.problem(
-                    entry.path, "symlink loop: this folder links back to a folder above it"
-                )
-            elif key not in visited:
-                visited.add(key)
-                _walk(entry.path, found, ancestors | {key}, visited)
-        elif entry.is_file() and not temp_file(entry.name):
-            found.add_file(entry.path)
+            self.found.problem(path, _reason(path, exc))
+            return
+        real = os.path.realpath(path)
+        if stat.S_ISDIR(st.st_mode):
+            self.visited.add(_key(st))
+            self.walk(real, real, real, {_key(st)})
+        elif stat.S_ISREG(st.st_mode):
+            self.found.add_file(real, real)
+        else:
+            self.found.problem(path, "not a regular file")
+
+    def reach(self, path: str, root: str) -> None:
+        """A path seen inside the folder `root`, taken as the walk of `root` would take it."""
+        current, real = root, os.path.realpath(root)
+        parts = [] if path == root else os.path.relpath(path, root).split(os.sep)
+        try:
+            st = os.stat(root)
+        except OSError:
+            return  # the folder itself is gone: there is nothing to take
+        ancestors, top = {_key(st)}, real
+        for i, name in enumerate(parts):
+            current = os.path.join(current, name)
+            got = self.entry(current, name, real, top, os.path.islink(current))
+            if got is None:
+                return
+            real, st = got
+            if i < len(parts) - 1:
+                if not stat.S_ISDIR(st.st_mode):
+                    return
+                ancestors.add(_key(st))
+        if stat.S_ISDIR(st.st_mode):
+            self.visited.add(_key(st))
+            self.walk(current, real, top, ancestors)
+        elif parts and stat.S_ISREG(st.st_mode) and not temp_file(parts[-1]):
+            self.found.add_file(current, real)
+
+    def walk(self, folder: str, real: str, root: str, ancestors: set) -> None:
+        """The files below `folder` (whose real path is `real`), inside the folder `root` (a
+        real path); `ancestors` are the folders above, against loops."""
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            self.found.problem(folder, _reason(folder, exc))
+            return
+        for entry in entries:
+            got = self.entry(entry.path, entry.name, real, root, entry.is_symlink())
+            if got is None:
+                continue
+            target, st = got
+            if stat.S_ISDIR(st.st_mode):
+                key = _key(st)
+                if key in ancestors:
+                    self.found.problem(
+                        entry.path, "symlink loop: this folder links back to a folder above it"
+                    )
+                elif key not in self.visited:
+                    self.visited.add(key)
+                    self.walk(entry.path, target, root, ancestors | {key})
+            elif stat.S_ISREG(st.st_mode) and not temp_file(entry.name):
+                self.found.add_file(entry.path, target)
+
+    def entry(
+        self, path: str, name: str, real_parent: str, root: str, is_link: bool
+    ) -> tuple[str, os.stat_result] | None:
+        """The real path and status of a folder entry to take, or None when it is passed over
+        (hidden, a link not followed, or a problem, reported)."""
+        if passed_over(name):
+            return None
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            self.found.problem(path, _reason(path, exc))
+            return None
+        if not is_link:
+            return os.path.join(real_parent, name), st
+        target = os.path.realpath(path)
+        if inside(target, root):
+            return None  # another name for something the walk finds itself (or passes over)
+        if not self.follow:
+            self.found.link_skipped(path, LINK_OUTSIDE)
+            return None
+        if hidden_target(path, target):
+            self.found.link_skipped(path, LINK_HIDDEN)
+            return None
+        return target, st
+
+
+def _key(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
 
 
 def _reason(path: str, exc: OSError) -> str:
@@ -116,3 +241,24 @@ def _reason(path: str, exc: OSError) -> str:
     if exc.errno == errno.EACCES:
         return "permission denied"
     return f"cannot read: {exc.strerror or exc}"
+
+
+_SAID = {
+    LINK_OUTSIDE: (
+        "links leading outside the folder",
+        "--follow-links or QUIRE_FOLLOW_LINKS=on follows them",
+    ),
+    LINK_HIDDEN: ("links into hidden or tool folders", "never followed"),
+}
+
+
+def links_summary(links: list[FileResult]) -> list[str]:
+    """One line per reason for the links a run did not follow, such as `3 links leading
+    outside the folder skipped (...)`."""
+    lines = []
+    for reason in dict.fromkeys(r.reason for r in links):
+        n = sum(r.reason == reason for r in links)
+        many, hint = _SAID.get(reason, (reason, ""))
+        what = many if n != 1 else reason
+        lines.append(f"{n} {what} skipped" + (f" ({hint})" if hint else ""))
+    return lines

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.chunk import chunk_document, embedding_text
-from ingest.files import discover
+from ingest.files import Discovery, discover, inside, through_link
 from ingest.load import kind_for
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
@@ -211,10 +211,12 @@ class Ingestor:
             return self._ingest(paths, progress)
 
     def _ingest(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
+        return self._take(discover(list(paths), self.settings.follow_links), progress)
+
+    def _take(self, found: Discovery, progress: Progress | None) -> IngestReport:
         self.check_index()
         began = time.perf_counter()
-        found = discover(list(paths))
-        report = IngestReport(files=list(found.results))
+        report = IngestReport(files=list(found.results), links=list(found.links))
         progress = progress or _Silent()
         progress.start(len(found.files) + len(found.results))
         for r in found.results:
@@ -239,30 +241,39 @@ class Ingestor:
         report = self._ingest([root], progress)
         present = {f.path for f in report.files}
         for path in self.manifest.paths_under(root):
-            if path not in present and not os.path.isfile(path):
+            if path not in present and _gone(path, root):
                 report.files.append(self._remove_one(path))
         report.seconds = time.perf_counter() - began
         return report
 
-    def update(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
-        """Make the index agree with the disk at `paths` (what a folder watcher saw change):
-        a file there is ingested, a folder synced, and what is gone at or under a path that
-        no longer exists is removed. Nothing is removed whose file is still on disk."""
+    def update(
+        self, paths: Sequence[str], progress: Progress | None = None, folder: str | None = None
+    ) -> IngestReport:
+        """Make the index agree with the disk at `paths` (what a watcher saw change in the
+        watched `folder`; without it, each path counts as seen in its own parent folder): a
+        file there is ingested, a folder synced, and what is gone at or under a path is
+        removed. Nothing is removed whose file is still on disk, unless it was indexed through
+        a link that is no longer followed. A link among the paths is judged as in a walk of
+        the folder (`ingest.files`), never taken as named by the user."""
         with self.writing():
-            return self._update(paths, progress)
+            return self._update(paths, progress, folder)
 
-    def _update(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
+    def _update(
+        self, paths: Sequence[str], progress: Progress | None, folder: str | None
+    ) -> IngestReport:
         began = time.perf_counter()
         paths = list(dict.fromkeys(map(os.path.abspath, paths)))
-        present = [p for p in paths if os.path.exists(p)]
-        report = self._ingest(present, progress) if present else IngestReport()
+        folder = os.path.abspath(folder) if folder else None
+        present = [p for p in paths if os.path.lexists(p)]
+        report = IngestReport()
+        if present:
+            found = discover(present, self.settings.follow_links, folder, named=False)
+            report = self._take(found, progress)
         done = {f.path for f in report.files}
         for p in paths:
-            if os.path.isfile(p):
-                continue
-            target = os.path.realpath(p) if os.path.isdir(p) else p
-            for path in self.manifest.paths_under(target):
-                if path not in done and not os.path.isfile(path):
+            root = folder if folder and inside(p, folder) else os.path.dirname(p)
+            for path in self.manifest.paths_under(p):
+                if path not in done and _gone(path, root):
                     report.files.append(self._remove_one(path))
                     done.add(path)
         report.seconds = time.perf_counter() - began
@@ -275,12 +286,11 @@ class Ingestor:
 
     def _remove(self, path: str) -> IngestReport:
         began = time.perf_counter()
-        target = os.path.abspath(os.path.expanduser(path))
-        if os.path.exists(target):
-            target = os.path.realpath(target)
-        report = IngestReport(
-            files=[self._remove_one(p) for p in self.manifest.paths_under(target)]
-        )
+        given = os.path.abspath(os.path.expanduser(path))
+        # A link's own path holds what was indexed through it; its target, what was named.
+        targets = [given, os.path.realpath(given)] if os.path.exists(given) else [given]
+        paths = dict.fromkeys(p for t in targets for p in self.manifest.paths_under(t))
+        report = IngestReport(files=[self._remove_one(p) for p in paths])
         report.seconds = time.perf_counter() - began
         return report
 
@@ -523,6 +533,12 @@ class Ingestor:
 def _read(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
+
+
+def _gone(path: str, folder: str) -> bool:
+    """Whether the indexed `path` under `folder` left it: no file there any more, or one
+    reached through a link that this run did not follow."""
+    return not os.path.isfile(path) or through_link(path, folder)
 
 
 def _os_reason(exc: OSError) -> str:
