@@ -1,4 +1,4 @@
-"""Find the files to ingest under the paths a user names, safely.
+"""Find the files to ingest under the paths a user names, and open them, safely.
 
 Folders are walked recursively in name order. Hidden files and folders (".git", ".obsidian"),
 tool folders such as `node_modules` or `__pycache__`, and editors' temp, swap and lock files
@@ -16,6 +16,10 @@ is another matter, since anyone who can put a file in the folder can put a link 
   the file from the index. Even then a target whose path passes through a hidden or tool folder
   (~/.ssh, ~/.config, node_modules) is passed over, and counted; a link loop is reported.
 
+Opening. A file is opened without following a link anywhere on its path (a named link was
+resolved, a followed one is resolved again), without blocking, and only if the opened descriptor
+is a regular file; at most the size limit is read, whatever the file's size claimed. So a file
+swapped after discovery for a FIFO, a device or a link costs only itself.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import stat
 from dataclasses import dataclass, field
 
 from ingest.load import kind_for
+from rag.errors import LoadError
 from rag.types import FAILED, SKIPPED, FileResult
 
 PASSED_OVER = {"__pycache__", "node_modules", "site-packages", "venv"}
@@ -262,3 +267,120 @@ def links_summary(links: list[FileResult]) -> list[str]:
         what = many if n != 1 else reason
         lines.append(f"{n} {what} skipped" + (f" ({hint})" if hint else ""))
     return lines
+
+
+# --- opening -------------------------------------------------------------------------------
+
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+# O_PATH opens a folder without needing read permission (search is enough), like a path walk.
+_FOLDER = os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_PATH", os.O_RDONLY)
+_FOLDER |= getattr(os, "O_CLOEXEC", 0)
+
+
+class DocumentFile:
+    """A regular file opened by `open_document`: its status, then its bytes (`read`)."""
+
+    def __init__(self, fd: int, st: os.stat_result, limit: int) -> None:
+        self.fd, self.stat, self.limit = fd, st, limit
+
+    def read(self) -> bytes:
+        """The whole file, or a LoadError once more than the limit has been read (a file that
+        grew, or whose size said nothing, such as one under /proc)."""
+        parts: list[bytes] = []
+        got = 0
+        step = min(self.stat.st_size, self.limit) + 1  # usually the whole file in one call
+        while got <= self.limit:
+            block = os.read(self.fd, min(step, self.limit + 1 - got))
+            if not block:
+                break
+            parts.append(block)
+            got += len(block)
+            step = 1 << 20
+        if got > self.limit:
+            raise LoadError(too_big(None, self.limit))
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> DocumentFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def too_big(size: int | None, limit: int) -> str:
+    """The reason a file over the size limit (`limit` bytes) is refused."""
+    mb = f"{round(limit / 2**20, 3):g} MB limit (QUIRE_MAX_FILE_MB)"
+    if size is None:
+        return f"file is over the {mb}: it grew while it was read"
+    return f"file is {size / 2**20:.1f} MB, over the {mb}"
+
+
+def open_document(path: str, limit: int, follow_links: bool = False) -> DocumentFile:
+    """Open the file `discover` found at `path` for reading at most `limit` bytes.
+
+    No link on the path is followed, unless `follow_links` allows the one discovery followed
+    (then the path is resolved first and its real path opened the same way, and a target
+    through a hidden folder is refused). Only a regular file is opened, without blocking:
+    a FIFO, a device or a link put there since discovery is refused with a reason (LoadError),
+    as is a file over the limit; an OSError says the file is gone or unreadable."""
+    path = os.path.abspath(path)
+    real = os.path.realpath(path) if follow_links else path
+    if real != path and hidden_target(path, real):
+        raise LoadError(f"not followed: a {LINK_HIDDEN}")
+    fd = _open_no_links(real)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise LoadError("not a regular file (it changed since it was found)")
+        if st.st_size > limit:
+            raise LoadError(too_big(st.st_size, limit))
+    except BaseException:
+        os.close(fd)
+        raise
+    return DocumentFile(fd, st, limit)
+
+
+def _open_no_links(path: str) -> int:
+    """A descriptor for the regular file at the absolute `path`, opened one folder at a time so
+    that no link anywhere on the way is followed."""
+    parts = [p for p in os.path.normpath(path).split(os.sep) if p]
+    if not parts:
+        raise LoadError("not a regular file")
+    folder = os.open(os.sep, _FOLDER)
+    try:
+        for i, part in enumerate(parts[:-1]):
+            try:
+                down = os.open(part, _FOLDER, dir_fd=folder)
+            except OSError as exc:
+                _linked(exc, os.sep + os.path.join(*parts[: i + 1]))
+                raise
+            os.close(folder)
+            folder = down
+        name = parts[-1]
+        try:
+            # Looked at before opening: opening a FIFO or a device has effects of its own.
+            st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+            if stat.S_ISLNK(st.st_mode):
+                raise LoadError(_LINKED)
+            if not stat.S_ISREG(st.st_mode):
+                raise LoadError("not a regular file (a FIFO, a device or a socket)")
+            return os.open(name, _READ, dir_fd=folder)
+        except OSError as exc:
+            _linked(exc, path)
+            raise
+    finally:
+        os.close(folder)
+
+
+_LINKED = "a link now, not followed (links are followed only with QUIRE_FOLLOW_LINKS=on)"
+
+
+def _linked(exc: OSError, path: str) -> None:
+    """Raise a clear LoadError if `exc` came from meeting a link where none was expected."""
+    if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK) and os.path.islink(path):
+        raise LoadError(_LINKED) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.chunk import chunk_document, embedding_text
-from ingest.files import Discovery, discover, inside, through_link
+from ingest.files import Discovery, discover, inside, open_document, through_link
 from ingest.load import kind_for
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
@@ -383,18 +384,16 @@ class Ingestor:
         kind = kind_for(path) or "unknown"
         previous = self.manifest.get(path)
         try:
-            st = os.stat(path)
-            if st.st_size > self.settings.max_file_bytes:
-                raise LoadError(
-                    f"file is {st.st_size / 2**20:.1f} MB, over the "
-                    f"{self.settings.max_file_mb:g} MB limit (QUIRE_MAX_FILE_MB)"
-                )
             indexed = previous is not None and previous.status == INDEXED and not force
-            if indexed and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            if indexed and self._unchanged(path, previous):
                 return FileResult(
                     path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
                 )
-            data = _read(path)
+            # Opened once, then checked and read through the descriptor (`ingest.files`): a
+            # file swapped since discovery for a FIFO, a device or a link costs only itself.
+            limit, follow = self.settings.max_file_bytes, self.settings.follow_links
+            with open_document(path, limit, follow) as f:
+                st, data = f.stat, f.read()
             sha = hashlib.sha256(data).hexdigest()
             if indexed and previous.sha256 == sha:
                 size, mtime = st.st_size, st.st_mtime_ns
@@ -442,6 +441,16 @@ class Ingestor:
             existed=previous is not None and previous.status == INDEXED,
             boxes=doc.boxes,
             previous_sha=previous.sha256 if previous else "",
+        )
+
+    def _unchanged(self, path: str, previous: FileRecord) -> bool:
+        """Whether `path` is the regular file, within the size limit, of the size and time the
+        manifest holds: known unchanged from a look, without opening it."""
+        st = os.lstat(path)
+        return (
+            stat.S_ISREG(st.st_mode)
+            and st.st_size <= self.settings.max_file_bytes
+            and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns)
         )
 
     def _flush(self, batch: list[_Prepared], report: IngestReport, progress: Progress) -> None:
@@ -528,11 +537,6 @@ class Ingestor:
         self._delete(ids)
         self.manifest.delete(path)
         return FileResult(path, REMOVED, chunks=len(ids))
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
 
 
 def _gone(path: str, folder: str) -> bool:

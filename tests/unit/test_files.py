@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from ingest.files import (
     LINK_HIDDEN,
     LINK_OUTSIDE,
     discover,
     hidden_target,
     links_summary,
+    open_document,
     through_link,
 )
-from tests.helpers import write
+from rag.errors import LoadError
+from tests.helpers import deadline, write
 
 
 def test_walks_recursively_in_order_and_passes_over_hidden(tmp_path):
@@ -146,3 +150,48 @@ def test_a_missing_path_is_reported(tmp_path):
 def test_same_file_named_twice_is_ingested_once(tmp_path):
     f = write(tmp_path / "a.md", "a")
     assert discover([str(f), str(tmp_path)]).files == [str(f)]
+
+
+def test_open_document_reads_a_regular_file_within_the_limit(tmp_path):
+    f = write(tmp_path / "a.md", "x" * 1000)
+    with open_document(str(f), 1000) as doc:
+        assert doc.stat.st_size == 1000 and doc.read() == b"x" * 1000
+    with pytest.raises(LoadError, match=r"over the 0\.001 MB limit \(QUIRE_MAX_FILE_MB\)"):
+        open_document(str(f), 999)
+
+
+def test_open_document_refuses_what_is_not_a_regular_file_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.md")
+    os.symlink(os.devnull, tmp_path / "null.md")
+    real = write(tmp_path / "real" / "n.md", "n")
+    os.symlink(real, tmp_path / "alias.md")
+    os.symlink(tmp_path / "real", tmp_path / "linked")
+    with deadline(5), pytest.raises(LoadError, match="not a regular file"):
+        open_document(str(tmp_path / "pipe.md"), 100)  # returns at once: nothing opened
+    for path in ("null.md", "alias.md", "linked/n.md"):
+        with pytest.raises(LoadError, match="a link now, not followed"):
+            open_document(str(tmp_path / path), 100)
+    with pytest.raises(LoadError, match="not a regular file"):
+        open_document(str(tmp_path / "null.md"), 100, follow_links=True)  # /dev/null
+    with open_document(str(tmp_path / "linked" / "n.md"), 100, follow_links=True) as doc:
+        assert doc.read() == b"n"
+    with pytest.raises(FileNotFoundError):
+        open_document(str(tmp_path / "gone.md"), 100)
+
+
+def test_open_document_refuses_a_followed_link_into_a_hidden_folder(tmp_path):
+    secret = write(tmp_path / ".ssh" / "id.md", "key")
+    (tmp_path / "notes").mkdir()
+    os.symlink(secret, tmp_path / "notes" / "id.md")
+    with pytest.raises(LoadError, match="hidden"):
+        open_document(str(tmp_path / "notes" / "id.md"), 100, follow_links=True)
+
+
+def test_a_file_that_grows_while_read_stops_at_the_limit(tmp_path):
+    f = write(tmp_path / "log.txt", "x" * 10)
+    with open_document(str(f), 100) as doc:
+        with open(f, "ab") as grow:
+            grow.write(b"y" * 10_000)
+        with pytest.raises(LoadError, match="grew while it was read"):
+            doc.read()
+        assert os.lseek(doc.fd, 0, os.SEEK_CUR) == 101  # one byte past the limit, no more

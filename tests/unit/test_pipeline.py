@@ -185,14 +185,14 @@ def test_unreadable_file_is_reported(tmp_path, make_engine, monkeypatch):
     d = tmp_path / "perm"
     write(d / "ok.md", "fine")
     secret = write(d / "secret.md", "hidden")
-    real_read = pipeline._read
+    real_open = pipeline.open_document
 
-    def read(path):  # root ignores chmod, so simulate what open() raises for other users
+    def open_document(path, *args):  # root ignores chmod: simulate what others would get
         if path == str(secret):
             raise PermissionError(13, "Permission denied", path)
-        return real_read(path)
+        return real_open(path, *args)
 
-    monkeypatch.setattr(pipeline, "_read", read)
+    monkeypatch.setattr(pipeline, "open_document", open_document)
     report = make_engine().ingest([str(d)])
     got = {Path(f.path).name: (f.status, f.reason) for f in report.files}
     assert got == {"ok.md": ("added", ""), "secret.md": ("failed", "permission denied")}
