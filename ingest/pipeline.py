@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.chunk import chunk_document, embedding_text
-from ingest.files import discover
+from ingest.files import Discovery, discover, inside, open_document, through_link
 from ingest.load import kind_for
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
@@ -211,10 +212,12 @@ class Ingestor:
             return self._ingest(paths, progress)
 
     def _ingest(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
+        return self._take(discover(list(paths), self.settings.follow_links), progress)
+
+    def _take(self, found: Discovery, progress: Progress | None) -> IngestReport:
         self.check_index()
         began = time.perf_counter()
-        found = discover(list(paths))
-        report = IngestReport(files=list(found.results))
+        report = IngestReport(files=list(found.results), links=list(found.links))
         progress = progress or _Silent()
         progress.start(len(found.files) + len(found.results))
         for r in found.results:
@@ -239,30 +242,39 @@ class Ingestor:
         report = self._ingest([root], progress)
         present = {f.path for f in report.files}
         for path in self.manifest.paths_under(root):
-            if path not in present and not os.path.isfile(path):
+            if path not in present and _gone(path, root):
                 report.files.append(self._remove_one(path))
         report.seconds = time.perf_counter() - began
         return report
 
-    def update(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
-        """Make the index agree with the disk at `paths` (what a folder watcher saw change):
-        a file there is ingested, a folder synced, and what is gone at or under a path that
-        no longer exists is removed. Nothing is removed whose file is still on disk."""
+    def update(
+        self, paths: Sequence[str], progress: Progress | None = None, folder: str | None = None
+    ) -> IngestReport:
+        """Make the index agree with the disk at `paths` (what a watcher saw change in the
+        watched `folder`; without it, each path counts as seen in its own parent folder): a
+        file there is ingested, a folder synced, and what is gone at or under a path is
+        removed. Nothing is removed whose file is still on disk, unless it was indexed through
+        a link that is no longer followed. A link among the paths is judged as in a walk of
+        the folder (`ingest.files`), never taken as named by the user."""
         with self.writing():
-            return self._update(paths, progress)
+            return self._update(paths, progress, folder)
 
-    def _update(self, paths: Sequence[str], progress: Progress | None) -> IngestReport:
+    def _update(
+        self, paths: Sequence[str], progress: Progress | None, folder: str | None
+    ) -> IngestReport:
         began = time.perf_counter()
         paths = list(dict.fromkeys(map(os.path.abspath, paths)))
-        present = [p for p in paths if os.path.exists(p)]
-        report = self._ingest(present, progress) if present else IngestReport()
+        folder = os.path.abspath(folder) if folder else None
+        present = [p for p in paths if os.path.lexists(p)]
+        report = IngestReport()
+        if present:
+            found = discover(present, self.settings.follow_links, folder, named=False)
+            report = self._take(found, progress)
         done = {f.path for f in report.files}
         for p in paths:
-            if os.path.isfile(p):
-                continue
-            target = os.path.realpath(p) if os.path.isdir(p) else p
-            for path in self.manifest.paths_under(target):
-                if path not in done and not os.path.isfile(path):
+            root = folder if folder and inside(p, folder) else os.path.dirname(p)
+            for path in self.manifest.paths_under(p):
+                if path not in done and _gone(path, root):
                     report.files.append(self._remove_one(path))
                     done.add(path)
         report.seconds = time.perf_counter() - began
@@ -275,12 +287,11 @@ class Ingestor:
 
     def _remove(self, path: str) -> IngestReport:
         began = time.perf_counter()
-        target = os.path.abspath(os.path.expanduser(path))
-        if os.path.exists(target):
-            target = os.path.realpath(target)
-        report = IngestReport(
-            files=[self._remove_one(p) for p in self.manifest.paths_under(target)]
-        )
+        given = os.path.abspath(os.path.expanduser(path))
+        # A link's own path holds what was indexed through it; its target, what was named.
+        targets = [given, os.path.realpath(given)] if os.path.exists(given) else [given]
+        paths = dict.fromkeys(p for t in targets for p in self.manifest.paths_under(t))
+        report = IngestReport(files=[self._remove_one(p) for p in paths])
         report.seconds = time.perf_counter() - began
         return report
 
@@ -373,18 +384,16 @@ class Ingestor:
         kind = kind_for(path) or "unknown"
         previous = self.manifest.get(path)
         try:
-            st = os.stat(path)
-            if st.st_size > self.settings.max_file_bytes:
-                raise LoadError(
-                    f"file is {st.st_size / 2**20:.1f} MB, over the "
-                    f"{self.settings.max_file_mb:g} MB limit (QUIRE_MAX_FILE_MB)"
-                )
             indexed = previous is not None and previous.status == INDEXED and not force
-            if indexed and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            if indexed and self._unchanged(path, previous):
                 return FileResult(
                     path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
                 )
-            data = _read(path)
+            # Opened once, then checked and read through the descriptor (`ingest.files`): a
+            # file swapped since discovery for a FIFO, a device or a link costs only itself.
+            limit, follow = self.settings.max_file_bytes, self.settings.follow_links
+            with open_document(path, limit, follow) as f:
+                st, data = f.stat, f.read()
             sha = hashlib.sha256(data).hexdigest()
             if indexed and previous.sha256 == sha:
                 size, mtime = st.st_size, st.st_mtime_ns
@@ -432,6 +441,16 @@ class Ingestor:
             existed=previous is not None and previous.status == INDEXED,
             boxes=doc.boxes,
             previous_sha=previous.sha256 if previous else "",
+        )
+
+    def _unchanged(self, path: str, previous: FileRecord) -> bool:
+        """Whether `path` is the regular file, within the size limit, of the size and time the
+        manifest holds: known unchanged from a look, without opening it."""
+        st = os.lstat(path)
+        return (
+            stat.S_ISREG(st.st_mode)
+            and st.st_size <= self.settings.max_file_bytes
+            and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns)
         )
 
     def _flush(self, batch: list[_Prepared], report: IngestReport, progress: Progress) -> None:
@@ -520,9 +539,10 @@ class Ingestor:
         return FileResult(path, REMOVED, chunks=len(ids))
 
 
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
+def _gone(path: str, folder: str) -> bool:
+    """Whether the indexed `path` under `folder` left it: no file there any more, or one
+    reached through a link that this run did not follow."""
+    return not os.path.isfile(path) or through_link(path, folder)
 
 
 def _os_reason(exc: OSError) -> str:

@@ -111,7 +111,7 @@ class Uploads:
         except OSError:
             return False
         same = (st.st_dev, st.st_ino) == tuple(row[:2]) and _is_regular(st)
-        return same and _sha256(Path(path)) == row[2]
+        return same and _sha256(Path(path), st) == row[2]
 
     def delete(self, path: str | Path) -> bool:
         """Delete `path` from disk if Quire created it; True if it did. Any other file is
@@ -194,12 +194,22 @@ def _is_regular(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode)
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path, st: os.stat_result) -> str:
+    """The SHA-256 of the file at `path` if it is still the regular file `st` describes ("" if
+    not): opened without following a link or blocking on a FIFO put there meanwhile."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
+        fd = os.open(path, flags)
     except OSError:
         return ""
+    with os.fdopen(fd, "rb") as f:
+        now = os.fstat(fd)
+        if not _is_regular(now) or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            return ""
+        try:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        except OSError:
+            return ""
     return h.hexdigest()

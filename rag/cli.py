@@ -104,6 +104,12 @@ class _Parser(argparse.ArgumentParser):
                 pass
 
 
+_FOLLOW_HELP = (
+    "follow links inside a folder that lead out of it (as QUIRE_FOLLOW_LINKS=on); links into "
+    "hidden folders such as ~/.ssh are never followed"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="quire",
@@ -115,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("ingest", help="index files and folders (recursive, incremental)")
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    c.add_argument("--follow-links", action="store_true", help=_FOLLOW_HELP)
     c.set_defaults(func=_ingest)
 
     c = sub.add_parser(
@@ -124,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("folder", metavar="FOLDER", nargs="?")
     c.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    c.add_argument("--follow-links", action="store_true", help=_FOLLOW_HELP)
     c.set_defaults(func=_sync)
 
     c = sub.add_parser(
@@ -290,10 +298,16 @@ def _filter_arguments(c: argparse.ArgumentParser) -> None:
     )
 
 
-def _engine():
-    from rag.engine import build_engine  # heavy imports wait until a command needs them
+def _engine(follow_links: bool = False):
+    import dataclasses
 
-    engine = build_engine(store=_FORKED)
+    from rag.engine import build_engine  # heavy imports wait until a command needs them
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    if follow_links:
+        settings = dataclasses.replace(settings, follow_links=True)
+    engine = build_engine(settings, store=_FORKED)
     engine.ingestor.on_wait = lambda who: say(
         f"quire: {who} is changing this library ({engine.settings.home}); waiting for it to finish",
         err=True,
@@ -303,14 +317,14 @@ def _engine():
 
 
 def _ingest(args) -> int:
-    engine = _engine()
+    engine = _engine(args.follow_links)
     with _Bar("ingest") as bar:
         report = engine.ingest(args.paths, bar)
     return _finish(report, args.json, "Ingested")
 
 
 def _sync(args) -> int:
-    engine = _engine()
+    engine = _engine(args.follow_links)
     folders = [args.folder] if args.folder else engine.watch_list().paths()
     if not folders:
         raise QuireError("no folder given and none watched (`quire watch add FOLDER`)")
@@ -319,6 +333,7 @@ def _sync(args) -> int:
         with _Bar("sync") as bar:
             part = engine.sync(folder, bar)
         report.files += part.files
+        report.links += part.links
         report.seconds += part.seconds
     return _finish(report, args.json, "Synced")
 
@@ -935,6 +950,10 @@ def summary(report: IngestReport, verb: str = "Ingested") -> str:
             f"Skipped {len(skipped)} file(s) of types Quire does not index, "
             f"e.g. {_rel(skipped[0].path)}"
         )
+    if report.links:
+        from ingest.files import links_summary
+
+        lines += links_summary(report.links)
     noted = [f for f in report.files if f.notes]
     if noted:
         lines.append("Notes:")

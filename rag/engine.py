@@ -98,8 +98,10 @@ class Engine:
     def sync(self, folder: str, progress: Progress | None = None) -> IngestReport:
         return self.ingestor.sync(folder, progress)
 
-    def update(self, paths: Sequence[str], progress: Progress | None = None) -> IngestReport:
-        return self.ingestor.update(paths, progress)
+    def update(
+        self, paths: Sequence[str], progress: Progress | None = None, folder: str | None = None
+    ) -> IngestReport:
+        return self.ingestor.update(paths, progress, folder)
 
     def indexed_under(self, folder: str) -> list[str]:
         """The indexed files (with failed ones) at or under `folder`."""

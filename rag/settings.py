@@ -50,6 +50,7 @@ class Settings:
     watch_rescan: float = 600.0  # seconds between full syncs of every watched folder
     app_watch: bool = True  # the app keeps the watched folders in sync while it runs
     warm_search: bool = True  # `quire watch` answers `quire search` on QUIRE_HOME/search.sock
+    follow_links: bool = False  # follow links inside a folder that lead out of it
 
     def __post_init__(self) -> None:
         if self.embedder not in ("local", "fake"):
@@ -142,6 +143,7 @@ class Settings:
             watch_rescan=_number(env, "QUIRE_WATCH_RESCAN", 600.0, float),
             app_watch=_flag(env, "QUIRE_APP_WATCH", True),
             warm_search=_flag(env, "QUIRE_WARM_SEARCH", True),
+            follow_links=_flag(env, "QUIRE_FOLLOW_LINKS", False),
         )
 
     @property

@@ -122,6 +122,7 @@ class IngestReport:
 
     files: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
+    links: list[FileResult] = field(default_factory=list)  # links not followed, with why
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -146,6 +147,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "chunks_per_second": round(self.chunks_per_second, 2),
             "files": [asdict(f) for f in self.files],
+            "links_skipped": [asdict(f) for f in self.links],
         }
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -14,6 +16,26 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+class Hung(Exception):
+    """Raised by `deadline` (not an OSError, which the code under test may well catch)."""
+
+
+@contextmanager
+def deadline(seconds: int):
+    """Interrupt a blocking call in this (the main) thread after `seconds`: fail, not hang."""
+
+    def expire(signum, frame):
+        raise Hung(f"blocked for {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def bump_mtime(path: Path, seconds: int = 5) -> None:

@@ -11,6 +11,7 @@ library's write lock: the watcher, the app and the CLI take turns.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -34,7 +35,9 @@ SHOWN = (ADDED, UPDATED, REMOVED, FAILED)
 class Library(Protocol):
     """What the watcher needs of an engine."""
 
-    def update(self, paths: Sequence[str], progress=None) -> IngestReport: ...
+    def update(
+        self, paths: Sequence[str], progress=None, folder: str | None = None
+    ) -> IngestReport: ...
     def sync(self, folder: str, progress=None) -> IngestReport: ...
     def indexed_under(self, folder: str) -> list[str]: ...
 
@@ -142,7 +145,8 @@ class Watcher:
         for folder, changed in by_folder.items():
             if self._why_missing(folder):
                 continue  # the next check reports it; nothing is removed meanwhile
-            self._run(folder, lambda p, c=changed: self.library.update(c, p), len(changed))
+            work = functools.partial(self.library.update, changed, folder=folder)
+            self._run(folder, work, len(changed))
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -71,6 +71,19 @@ def test_docs_sync_remove(env, capsys):
     assert "a.md" in out and "code.py" not in out and "1 documents: 1 indexed" in out
 
 
+def test_links_out_of_the_folder_one_summary_line_and_follow_links(env, capsys):
+    for i in range(3):
+        write(env.parent / "elsewhere" / f"e{i}.md", f"# E{i}\n\nElsewhere {i}.\n")
+        (env / f"link{i}.md").symlink_to(env.parent / "elsewhere" / f"e{i}.md")
+    code, out, _ = run(capsys, "ingest", str(env))
+    assert code == 0 and "3 added" in out
+    assert out.count("3 links leading outside the folder skipped") == 1 and "link0" not in out
+    code, out, _ = run(capsys, "sync", str(env), "--follow-links", "--json")
+    report = json.loads(out)
+    assert report["counts"]["added"] == 3 and report["links_skipped"] == []
+    assert {Path(f["path"]).name for f in report["files"]} >= {"link0.md", "link2.md"}
+
+
 def test_remove_of_something_not_indexed(env, capsys):
     code, out, _ = run(capsys, "remove", str(env / "nothing.md"))
     assert code == 0 and "nothing in the index" in out

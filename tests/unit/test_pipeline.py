@@ -167,7 +167,7 @@ def test_bad_files_get_reasons_and_never_stop_the_batch(tmp_path, make_engine):
     assert "limit" in got["huge.md"][1] and "QUIRE_MAX_FILE_MB" in got["huge.md"][1]
     assert got["photo.jpg"][0] == "failed" and "damaged or unreadable image" in got["photo.jpg"][1]
     assert got["selfloop.md"] == ("failed", "symlink loop")
-    assert "symlink loop" in got["back"][1]
+    assert "back" not in got and report.links == []  # a second name for this very folder
     latin = next(f for f in report.files if f.path.endswith("latin1.txt"))
     assert any("cp1252" in n for n in latin.notes)
     failed = [f for f in report.files if f.status == "failed"]
@@ -185,14 +185,14 @@ def test_unreadable_file_is_reported(tmp_path, make_engine, monkeypatch):
     d = tmp_path / "perm"
     write(d / "ok.md", "fine")
     secret = write(d / "secret.md", "hidden")
-    real_read = pipeline._read
+    real_open = pipeline.open_document
 
-    def read(path):  # root ignores chmod, so simulate what open() raises for other users
+    def open_document(path, *args):  # root ignores chmod: simulate what others would get
         if path == str(secret):
             raise PermissionError(13, "Permission denied", path)
-        return real_read(path)
+        return real_open(path, *args)
 
-    monkeypatch.setattr(pipeline, "_read", read)
+    monkeypatch.setattr(pipeline, "open_document", open_document)
     report = make_engine().ingest([str(d)])
     got = {Path(f.path).name: (f.status, f.reason) for f in report.files}
     assert got == {"ok.md": ("added", ""), "secret.md": ("failed", "permission denied")}
@@ -335,3 +335,51 @@ def test_many_small_files_are_embedded_in_shared_batches(tmp_path, make_engine):
     folder = notes(tmp_path / "notes", n=40)
     make_engine(embedder=Batching()).ingest([str(folder)])
     assert len(calls) == 1 and calls[0] == 41
+
+
+def linked_notes(tmp_path: Path) -> Path:
+    """Notes with a link to a folder outside them (`shared -> ../shared`)."""
+    notes = write(tmp_path / "notes" / "own.md", "# Own\n\nA note of my own.\n").parent
+    write(tmp_path / "shared" / "ref.md", "# Ref\n\nA shared reference about kites.\n")
+    os.symlink(tmp_path / "shared", notes / "shared")
+    return notes
+
+
+def names(engine, root: Path) -> list[str]:
+    return sorted(os.path.relpath(d.path, root) for d in engine.documents())
+
+
+def test_files_found_through_a_followed_link_go_when_links_are_no_longer_followed(
+    tmp_path, make_engine
+):
+    notes = linked_notes(tmp_path)
+    following = make_engine(follow_links=True)
+    following.ingest([str(notes)])
+    assert names(following, notes) == ["own.md", "shared/ref.md"]
+    plain = make_engine()
+    report = plain.sync(str(notes))
+    assert statuses(report) == {"own.md": "unchanged", "ref.md": "removed"}
+    assert names(plain, notes) == ["own.md"] and (tmp_path / "shared" / "ref.md").exists()
+    assert [os.path.basename(r.path) for r in report.links] == ["shared"]
+
+
+def test_remove_by_a_links_path_drops_what_was_found_through_it(tmp_path, make_engine):
+    notes = linked_notes(tmp_path)
+    engine = make_engine(follow_links=True)
+    engine.ingest([str(notes)])
+    assert statuses(engine.remove(str(notes / "shared"))) == {"ref.md": "removed"}
+    assert names(engine, notes) == ["own.md"]
+
+
+def test_update_judges_links_as_a_walk_of_the_watched_folder_does(tmp_path, make_engine):
+    notes = linked_notes(tmp_path)
+    os.symlink(tmp_path / "shared" / "ref.md", notes / "ref.md")
+    plain = make_engine()
+    report = plain.update([str(notes / "ref.md"), str(notes / "shared")], folder=str(notes))
+    assert report.files == [] and len(report.links) == 2 and plain.documents() == []
+    engine = make_engine(follow_links=True)
+    engine.update([str(notes / "shared" / "ref.md")], folder=str(notes))
+    assert names(engine, notes) == ["shared/ref.md"]
+    os.remove(notes / "shared")
+    report = engine.update([str(notes / "shared")], folder=str(notes))
+    assert statuses(report) == {"ref.md": "removed"} and engine.documents() == []

@@ -157,12 +157,14 @@ class FakeLibrary:
     def __init__(self, indexed=()) -> None:
         self.calls: list[tuple] = []
         self.indexed = list(indexed)
+        self.folders: list[str | None] = []  # the watched folder each update was told
         self.fail = False
 
-    def update(self, paths, progress=None) -> IngestReport:
+    def update(self, paths, progress=None, folder=None) -> IngestReport:
         if self.fail:
             raise RuntimeError("disk on fire")
         self.calls.append(("update", sorted(paths)))
+        self.folders.append(folder)
         return IngestReport()
 
     def sync(self, folder, progress=None) -> IngestReport:
@@ -215,6 +217,7 @@ def test_a_new_folder_is_synced_then_watched_and_events_become_updates(tmp_path)
     time.sleep(0.1)
     w.apply(w.settle.due())
     assert lib.calls[-1] == ("update", [f"{folder}/a.md", f"{folder}/b.md"])
+    assert lib.folders[-1] == folder  # so a link among the paths is judged against the folder
 
 
 def test_a_rename_touches_both_names(tmp_path):
