@@ -70,7 +70,7 @@ dev: install
 	$(VENV)/bin/streamlit run app.py --server.fileWatcherType auto --server.runOnSave true
 
 test: install browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-unit: install
 	$(PY) -m pytest -q tests/unit tests/contract
