@@ -2,14 +2,15 @@
 memory costs one file, never the batch or the app.
 
 One worker process is started on first use and reused for every file after it (starting one
-costs about 0.1 s). It runs `ingest.worker` under an address-space limit and cannot write
-files. A reply is checked before it is believed. When the worker dies, or passes the time
-limit and is killed, the file it was reading fails with the reason, and the next file gets a
-fresh worker.
+costs about 0.1 s). It runs `ingest.worker` under an address-space limit and cannot change
+files (see `ingest.worker.confine`). A reply is checked before it is believed. When the worker
+dies, or passes the time limit and is killed, the file it was reading fails with the reason,
+and the next file gets a fresh worker.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import signal
@@ -61,6 +62,10 @@ class Sandbox:
         self.inline = inline
         self.options = options
         self.started = 0  # workers started so far
+        # What keeps the worker from changing files: "Landlock ABI n", or "none (why)" (then
+        # only a file-size limit of 0: no data written, but truncating, renaming and deleting
+        # are not stopped). Known once a worker has started.
+        self.confinement = "none (inline)" if inline else ""
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
@@ -190,6 +195,13 @@ class Sandbox:
             self._stop(kill=True)
             raise LoadError(_not_started(errors, None))
         errors.close()
+        self.confinement = str(ready.get("confinement", "none (not said)"))[:200]
+        if self.confinement.startswith("none") and self.started == 1:
+            logging.getLogger(__name__).warning(
+                "the parse worker runs without Landlock, %s: it cannot write data to files, "
+                "but a parser exploited through a bug could truncate, rename or delete them",
+                self.confinement[5:],
+            )
         return proc
 
     def _read_reply(self, proc: subprocess.Popen, deadline: float) -> tuple[dict, bytes]:
