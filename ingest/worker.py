@@ -18,6 +18,7 @@ import platform
 import signal
 import struct
 import sys
+import time
 
 _HEAD = struct.Struct(">II")  # header length, blob length
 
@@ -127,6 +128,7 @@ def _syscall(number: int, *args) -> int:
 
 def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
     """One request answered: {"ok": ...} or {"error": kind, "message": ...}."""
+    from ingest.limits import OutOfTime
     from rag.errors import LoadError, QuireError, brief
 
     try:
@@ -135,6 +137,8 @@ def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
         if header.get("op") == "render":
             return {"ok": True}, _render(header)
         return {"error": "unexpected", "message": f"unknown request {header.get('op')!r}"}, b""
+    except OutOfTime as exc:
+        return {"error": "time", "message": str(exc)}, b""
     except LoadError as exc:
         return {"error": "load", "message": str(exc)}, b""
     except QuireError as exc:
@@ -147,20 +151,14 @@ def handle(header: dict, blob: bytes) -> tuple[dict, bytes]:
         return {"error": "unexpected", "message": f"{type(exc).__name__}: {brief(exc, 280)}"}, b""
 
 
-_OUT = None  # where frames go: set by main()
-
-
-def _beat() -> None:
-    if _OUT is not None:
-        write_frame(_OUT, {"progress": 1})
-
-
 def _load(header: dict, data: bytes) -> dict:
     from ingest.limits import Limits, Options
     from ingest.load import load
 
     limits = Limits(**header["limits"])
-    options = Options(**header.get("options", {}), progress=_beat)
+    stop = header.get("stop_in")  # the file's clock started as the parent sent it
+    deadline = time.monotonic() + float(stop) if stop else None
+    options = Options(**header.get("options", {}), deadline=deadline)
     doc = load(header["name"], data, limits=limits, options=options)
     return {
         "kind": doc.kind,
@@ -171,6 +169,8 @@ def _load(header: dict, data: bytes) -> dict:
         "page_names": list(doc.page_names),
         "lines": doc.lines,
         "boxes": [list(b) for b in doc.boxes],
+        "partial": doc.partial,
+        "cut_by": doc.cut_by,
     }
 
 
@@ -188,8 +188,7 @@ def _render(header: dict) -> bytes:
 def main() -> None:
     memory_mb = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     # Replies go to a private copy of stdout; anything a native library prints goes to stderr.
-    global _OUT
-    out = _OUT = os.fdopen(os.dup(1), "wb")
+    out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     inp = sys.stdin.buffer
     import ingest.load  # noqa: F401  (import before the limit, once)

@@ -106,6 +106,31 @@ def row(*cells: str, repeat: int = 1) -> str:
     return f"<table:table-row{times}>{''.join(cells)}</table:table-row>"
 
 
+def many_scanned_pages_pdf(n: int, gray: bytes, width: int, height: int) -> bytes:
+    """`n` pages that all show one scanned image (8-bit gray pixels, `width` x `height`) and
+    have no text: a few megabytes that ask for hours of OCR."""
+    picture = zlib.compress(gray)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",  # the page tree, filled below
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (width, height, len(picture))
+        + picture
+        + b"\nendstream",
+        b"<< /Length 31 >>\nstream\nq 612 0 0 792 0 0 cm /Im1 Do Q\nendstream",
+    ]
+    kids = []
+    for i in range(n):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /XObject << /Im1 3 0 R >> >> /Contents 4 0 R >>"
+        )
+        kids.append(f"{5 + i} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n} >>".encode()
+    return _assemble(objects)
+
+
 def _assemble(objects: list[bytes]) -> bytes:
     out = bytearray(b"%PDF-1.4\n")
     offsets = []

@@ -48,9 +48,11 @@ def test_pages_characters_and_chunks_are_bounded_per_file(tmp_path, make_engine)
     write(folder / "long.txt", "word " * 3000)
     write(folder / "fine.md", GOOD)
     engine = make_engine(max_pages=100, max_chunks=100, max_chars=10_000)
-    got = reasons(engine.ingest([str(folder)]))
-    assert got["pages.pdf"] == ("failed", got["pages.pdf"][1])
-    assert "150 pages, over the limit of 100 (QUIRE_MAX_PAGES)" in got["pages.pdf"][1]
+    report = engine.ingest([str(folder)])
+    got = reasons(report)
+    pages = next(f for f in report.files if f.path.endswith("pages.pdf"))
+    assert (pages.status, pages.pages) == ("added", 100)  # the first 100, and it says so
+    assert "the rest skipped: page limit of 100 (QUIRE_MAX_PAGES)" in pages.notes[0]
     assert got["headings.md"][0] == "failed" and "QUIRE_MAX_CHUNKS" in got["headings.md"][1]
     assert got["long.txt"][0] == "failed" and "QUIRE_MAX_CHARS" in got["long.txt"][1]
     assert got["fine.md"][0] == "added"
