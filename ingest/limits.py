@@ -3,7 +3,7 @@ QUIRE_MAX_CHARS, QUIRE_MAX_CHUNKS) and how to read it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 
 from rag.errors import LoadError
@@ -40,22 +40,37 @@ class Limits:
             )
 
 
+class OutOfTime(LoadError):
+    """A file's time budget (QUIRE_PARSE_SECONDS) ran out before anything of it was read."""
+
+
 @dataclass(frozen=True)
 class Options:
     """How to read: `pdf_engine` "auto" (PDFium, pypdf as fallback) or "pypdf"; whether to
     OCR images and PDF pages without a text layer, and in which Tesseract languages
-    ("eng+deu"); `progress` is called after each slow step (an OCR'd page), so the parse
-    worker can tell its parent it is still working."""
+    ("eng+deu"); `seconds`, the file's time budget (QUIRE_PARSE_SECONDS; 0: none), and
+    `deadline`, the `time.monotonic()` by which a loader that reads page by page stops and
+    keeps the pages it has (set where the clock starts: in the parse worker)."""
 
     pdf_engine: str = "auto"
     ocr: bool = True
     ocr_languages: str = "eng"
-    progress: Callable[[], None] | None = field(default=None, compare=False)
+    seconds: float = 0.0
+    deadline: float | None = field(default=None, compare=False)
 
-    def step(self) -> None:
-        if self.progress is not None:
-            self.progress()
+    def time_left(self) -> float | None:
+        """Seconds until the deadline (0 or less once it has passed); None without one."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def time_limit(self) -> str:
+        """The budget, in the words of a report."""
+        return f"time limit of {self.seconds:g} s (QUIRE_PARSE_SECONDS)"
 
     def wire(self) -> dict:
-        """What crosses to the parse worker (everything but `progress`)."""
-        return {"pdf_engine": self.pdf_engine, "ocr": self.ocr, "ocr_languages": self.ocr_languages}
+        """What crosses to the parse worker (everything but `deadline`, which it sets)."""
+        return {
+            "pdf_engine": self.pdf_engine,
+            "ocr": self.ocr,
+            "ocr_languages": self.ocr_languages,
+            "seconds": self.seconds,
+        }

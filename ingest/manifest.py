@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,8 @@ CREATE TABLE IF NOT EXISTS files (
     status TEXT NOT NULL,
     error TEXT NOT NULL,
     notes TEXT NOT NULL,
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL,
+    cut_at TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -46,6 +48,10 @@ class FileRecord:
     error: str = ""
     notes: tuple[str, ...] = ()
     indexed_at: float = field(default_factory=time.time)
+    # The limit that cut the file short, "seconds=300" (QUIRE_PARSE_SECONDS) or "pages=20000"
+    # (QUIRE_MAX_PAGES), "" if none did: the file is read again once that limit is raised.
+    # `error` then says what was skipped (an indexed file) or why it failed.
+    cut_at: str = ""
 
 
 class Manifest:
@@ -54,6 +60,7 @@ class Manifest:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = open_db(path, _SCHEMA)
+        _add_column(self._db, "cut_at TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -64,7 +71,7 @@ class Manifest:
 
     def put(self, rec: FileRecord) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 rec.path,
                 rec.kind,
@@ -77,6 +84,7 @@ class Manifest:
                 rec.error,
                 json.dumps(list(rec.notes)),
                 rec.indexed_at,
+                rec.cut_at,
             ),
         )
 
@@ -131,8 +139,20 @@ class Manifest:
             db.execute("DELETE FROM meta")
 
 
+def _add_column(db, column: str) -> None:
+    """Add a column a manifest made by an older Quire lacks (another process may race us)."""
+    name = column.split()[0]
+    if name in {r[1] for r in db.execute("PRAGMA table_info(files)")}:
+        return
+    try:
+        db.execute(f"ALTER TABLE files ADD COLUMN {column}")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
+
+
 def _record(row) -> FileRecord:
-    path, kind, size, mtime_ns, sha, pages, ids, status, error, notes, at = row
+    path, kind, size, mtime_ns, sha, pages, ids, status, error, notes, at, cut_at = row
     return FileRecord(
         path=path,
         kind=kind,
@@ -145,4 +165,5 @@ def _record(row) -> FileRecord:
         error=error,
         notes=tuple(json.loads(notes)),
         indexed_at=at,
+        cut_at=cut_at,
     )

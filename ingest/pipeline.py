@@ -20,6 +20,7 @@ from typing import Protocol
 
 from ingest.chunk import chunk_document, embedding_text
 from ingest.files import Discovery, discover, inside, open_document, through_link
+from ingest.limits import OutOfTime
 from ingest.load import kind_for
 from ingest.lock import new_generation, read_generation, write_lock
 from ingest.manifest import FAILED as M_FAILED
@@ -76,6 +77,8 @@ class _Prepared:
     existed: bool
     boxes: tuple = ()  # word boxes of OCR'd pages (ingest.pages.boxes)
     previous_sha: str = ""  # the content the manifest holds for this path, if any
+    partial: str = ""  # what a limit left unread (Document.partial)
+    cut_at: str = ""  # that limit, as the manifest records it (FileRecord.cut_at)
 
 
 @dataclass
@@ -384,25 +387,18 @@ class Ingestor:
         kind = kind_for(path) or "unknown"
         previous = self.manifest.get(path)
         try:
-            indexed = previous is not None and previous.status == INDEXED and not force
-            if indexed and self._unchanged(path, previous):
-                return FileResult(
-                    path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
-                )
+            stands = not force and _stands(previous, self.settings)
+            if stands and self._unchanged(path, previous):
+                return _as_before(previous)
             # Opened once, then checked and read through the descriptor (`ingest.files`): a
             # file swapped since discovery for a FIFO, a device or a link costs only itself.
             limit, follow = self.settings.max_file_bytes, self.settings.follow_links
             with open_document(path, limit, follow) as f:
                 st, data = f.stat, f.read()
             sha = hashlib.sha256(data).hexdigest()
-            if indexed and previous.sha256 == sha:
+            if stands and previous.sha256 == sha:
                 size, mtime = st.st_size, st.st_mtime_ns
-                return _Later(
-                    lambda: self.manifest.touch(path, size, mtime),
-                    FileResult(
-                        path, UNCHANGED, chunks=len(previous.chunk_ids), pages=previous.pages
-                    ),
-                )
+                return _Later(lambda: self.manifest.touch(path, size, mtime), _as_before(previous))
             doc = self.sandbox.load(path, data)
             chunks = chunk_document(
                 doc,
@@ -419,6 +415,11 @@ class Ingestor:
                     f"the file makes {len(chunks):,} chunks, over the limit of "
                     f"{self.settings.max_chunks:,} (QUIRE_MAX_CHUNKS)"
                 )
+        except OutOfTime as exc:  # kept with the file's identity: not read again while unchanged
+            reason = f"{exc}; it is read again when it changes or the limit is raised"
+            seen = FileRecord(path, kind, st.st_size, st.st_mtime_ns, sha, M_FAILED,
+                              error=reason, cut_at=_cut_at("seconds", self.settings))  # fmt: skip
+            return _Later(lambda: self._fail(path, kind, reason, previous, seen))
         except LoadError as exc:
             reason = str(exc)
         except OSError as exc:
@@ -441,6 +442,8 @@ class Ingestor:
             existed=previous is not None and previous.status == INDEXED,
             boxes=doc.boxes,
             previous_sha=previous.sha256 if previous else "",
+            partial=doc.partial,
+            cut_at=_cut_at(doc.cut_by, self.settings),
         )
 
     def _unchanged(self, path: str, previous: FileRecord) -> bool:
@@ -502,14 +505,24 @@ class Ingestor:
                 status=INDEXED,
                 pages=p.pages,
                 chunk_ids=tuple(ids),
+                error=p.partial,
                 notes=p.notes,
+                cut_at=p.cut_at,
             )
         )
         status = UPDATED if p.existed else ADDED
         return FileResult(p.path, status, chunks=len(ids), pages=p.pages, notes=p.notes)
 
-    def _fail(self, path: str, kind: str, reason: str, previous: FileRecord | None) -> FileResult:
-        """Record a failure; the file's old chunks go, since they no longer match the file."""
+    def _fail(
+        self,
+        path: str,
+        kind: str,
+        reason: str,
+        previous: FileRecord | None,
+        seen: FileRecord | None = None,
+    ) -> FileResult:
+        """Record a failure (`seen`, if given, is the record to keep: one that met a limit);
+        the file's old chunks go, since they no longer match the file."""
         old = set(previous.chunk_ids) if previous else set()
         try:
             old |= self._ids_for_source(path)
@@ -518,7 +531,8 @@ class Ingestor:
         self._delete(old)
         self._forget_boxes(path, previous.sha256 if previous else "")
         self.manifest.put(
-            FileRecord(
+            seen
+            or FileRecord(
                 path=path, kind=kind, size=0, mtime_ns=0, sha256="", status=M_FAILED, error=reason
             )
         )
@@ -543,6 +557,34 @@ def _gone(path: str, folder: str) -> bool:
     """Whether the indexed `path` under `folder` left it: no file there any more, or one
     reached through a link that this run did not follow."""
     return not os.path.isfile(path) or through_link(path, folder)
+
+
+def _stands(rec: FileRecord | None, settings: Settings) -> bool:
+    """Whether `rec`'s result holds while its file is unchanged: an indexed file, or one that
+    failed at the time limit, unless the limit that cut it short has since been raised."""
+    if rec is None or not (rec.status == INDEXED or rec.cut_at):
+        return False
+    name, _, value = rec.cut_at.partition("=")
+    now = _LIMITS[name](settings) if name in _LIMITS else None
+    try:
+        return now is None or now <= float(value)
+    except ValueError:
+        return False
+
+
+def _as_before(rec: FileRecord) -> FileResult:
+    """The result of a file not read again: unchanged, or failed as before."""
+    if rec.status == INDEXED:
+        return FileResult(rec.path, UNCHANGED, chunks=len(rec.chunk_ids), pages=rec.pages)
+    return FileResult(rec.path, FAILED, rec.error)
+
+
+_LIMITS = {"seconds": lambda s: s.parse_seconds, "pages": lambda s: s.max_pages}
+
+
+def _cut_at(cut_by: str, settings: Settings) -> str:
+    """The limit `cut_by` names, with its value now: "seconds=300", "pages=20000"; or ""."""
+    return f"{cut_by}={_LIMITS[cut_by](settings):.15g}" if cut_by in _LIMITS else ""
 
 
 def _os_reason(exc: OSError) -> str:

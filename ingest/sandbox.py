@@ -2,14 +2,20 @@
 memory costs one file, never the batch or the app.
 
 One worker process is started on first use and reused for every file after it (starting one
-costs about 0.1 s). It runs `ingest.worker` under an address-space limit and cannot write
-files. A reply is checked before it is believed. When the worker dies, or passes the time
-limit and is killed, the file it was reading fails with the reason, and the next file gets a
-fresh worker.
+costs about 0.1 s). It runs `ingest.worker` under an address-space limit and cannot change
+files (see `ingest.worker.confine`). A reply is checked before it is believed.
+
+Each file has one wall-clock budget, `seconds`, for all of its pages. The worker stops reading
+pages at `_STOP_AT` of it and replies with those it has (the Document says what was skipped),
+so what it read arrives in time; a worker still busy when the budget is spent is killed, and
+the file fails. When the worker dies, the file it was reading fails with the reason, and the
+next file gets a fresh worker.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import select
 import signal
@@ -23,15 +29,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ingest.formats import KINDS
-from ingest.limits import Limits, Options
+from ingest.limits import Limits, Options, OutOfTime
 from ingest.load import load
 from ingest.worker import _HEAD, write_frame
 from rag.errors import LoadError, QuireError
 from rag.types import Document, Section
 
 _ROOT = Path(__file__).resolve().parent.parent
+CUT_BY = ("seconds", "pages")  # the limits that may cut a file short (Document.cut_by)
 _MAX_BLOB = 256 * 2**20  # a rendered page; far over what MAX_PIXELS allows
 _START_SECONDS = 60.0  # a worker's start (Python and the loaders' imports), on a busy machine
+# The worker stops reading pages at this part of a file's time budget: the rest is for sending
+# what it read (up to QUIRE_MAX_CHARS of JSON) before the budget ends and it is killed.
+_STOP_AT = 0.9
 
 
 class _Timeout(Exception):
@@ -56,11 +66,15 @@ class Sandbox:
         options: Options = Options(),
     ):
         self.memory_mb = memory_mb
-        self.seconds = seconds  # without a word from the worker (it speaks after each OCR'd page)
+        self.seconds = seconds  # one file's whole parse, every page of it
         self.limits = limits
         self.inline = inline
-        self.options = options
+        self.options = dataclasses.replace(options, seconds=seconds)
         self.started = 0  # workers started so far
+        # What keeps the worker from changing files: "Landlock ABI n", or "none (why)" (then
+        # only a file-size limit of 0: no data written, but truncating, renaming and deleting
+        # are not stopped). Known once a worker has started.
+        self.confinement = "none (inline)" if inline else ""
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
@@ -84,12 +98,15 @@ class Sandbox:
         """`ingest.load.load` in the worker, with this sandbox's limits and options; every
         failure is a LoadError with the reason."""
         if self.inline:
-            return load(name, data, limits=self.limits, options=self.options)
+            deadline = time.monotonic() + self.seconds
+            options = dataclasses.replace(self.options, deadline=deadline)
+            return load(name, data, limits=self.limits, options=options)
         header = {
             "op": "load",
             "name": str(name),
             "limits": asdict(self.limits),
             "options": self.options.wire(),
+            "stop_in": self.seconds * _STOP_AT,
         }
         reply, _ = self._call(header, data, LoadError)
         try:
@@ -142,10 +159,7 @@ class Sandbox:
                 reply, out = self._read_reply(proc, deadline)
             except _Timeout:
                 self._stop(kill=True)
-                raise error(
-                    f"reading it took longer than {self.seconds:g} s, the limit "
-                    "(QUIRE_PARSE_SECONDS)"
-                ) from None
+                raise OutOfTime(self._too_long()) from None
             except (_Died, OSError, ValueError):
                 raise error(self._death()) from None
             kind = reply.get("error")
@@ -157,11 +171,16 @@ class Sandbox:
         if kind is None and "ok" in reply:
             return reply, out
         message = str(reply.get("message", ""))[:500]
+        if kind == "time":
+            raise OutOfTime(self._too_long())
         if kind == "load":
             raise LoadError(message)
         if kind == "quire":
             raise error(message)
         raise error(f"unexpected error: {message}")
+
+    def _too_long(self) -> str:
+        return f"reading it took longer than {self.seconds:g} s, the limit (QUIRE_PARSE_SECONDS)"
 
     def _worker(self) -> subprocess.Popen:
         if self._proc is not None and self._proc.poll() is None:
@@ -190,25 +209,28 @@ class Sandbox:
             self._stop(kill=True)
             raise LoadError(_not_started(errors, None))
         errors.close()
+        self.confinement = str(ready.get("confinement", "none (not said)"))[:200]
+        if self.confinement.startswith("none") and self.started == 1:
+            logging.getLogger(__name__).warning(
+                "the parse worker runs without Landlock, %s: it cannot write data to files, "
+                "but a parser exploited through a bug could truncate, rename or delete them",
+                self.confinement[5:],
+            )
         return proc
 
     def _read_reply(self, proc: subprocess.Popen, deadline: float) -> tuple[dict, bytes]:
         import json
 
         fd = proc.stdout.fileno()
-        while True:
-            n_head, n_blob = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
-            # Pages as JSON with every non-ASCII character escaped: at most 6 bytes a character.
-            if n_head > self.limits.max_chars * 6 + 64 * 2**20 or n_blob > _MAX_BLOB:
-                raise _Died
-            header = json.loads(_read_exact(fd, n_head, deadline))
-            if not isinstance(header, dict):
-                raise ValueError("reply is not an object")
-            if header == {"progress": 1} and not n_blob:  # still working: the clock restarts
-                deadline = time.monotonic() + self.seconds
-                continue
-            blob = _read_exact(fd, n_blob, deadline) if n_blob else b""
-            return header, blob
+        n_head, n_blob = _HEAD.unpack(_read_exact(fd, _HEAD.size, deadline))
+        # Pages as JSON with every non-ASCII character escaped: at most 6 bytes a character.
+        if n_head > self.limits.max_chars * 6 + 64 * 2**20 or n_blob > _MAX_BLOB:
+            raise _Died
+        header = json.loads(_read_exact(fd, n_head, deadline))
+        if not isinstance(header, dict):
+            raise ValueError("reply is not an object")
+        blob = _read_exact(fd, n_blob, deadline) if n_blob else b""
+        return header, blob
 
     def _death(self) -> str:
         """Why the worker stopped answering, after making sure it has."""
@@ -307,6 +329,9 @@ def _document(d: dict, limits: Limits) -> Document:
     lines = d.get("lines", True)
     if not isinstance(lines, bool):
         raise ValueError("lines")
+    partial, cut_by = d.get("partial", ""), d.get("cut_by", "")
+    if not (isinstance(partial, str) and len(partial) <= 1000 and cut_by in ("", *CUT_BY)):
+        raise ValueError("partial")
     boxes = []
     for box in d.get("boxes", []):
         page, start, end, *xy = box
@@ -319,5 +344,5 @@ def _document(d: dict, limits: Limits) -> Document:
         boxes.append((page, start, end, *map(float, xy)))
     return Document(
         kind, tuple(pages), tuple(sections), tuple(notes), unit, tuple(names), lines,
-        tuple(boxes),
+        tuple(boxes), partial, cut_by,
     )  # fmt: skip

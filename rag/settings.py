@@ -39,7 +39,7 @@ class Settings:
     parse_ahead: int = 8  # files read and parsed ahead of the embedder, on a second thread
     parse_worker: str = "process"  # process (a child with limits) or inline (no protection)
     parse_memory_mb: int = 2048  # the parse worker's address-space limit
-    parse_seconds: float = 300.0  # one file's parse time limit
+    parse_seconds: float = 300.0  # one file's whole parse, all its pages (OCR: ~150 full ones)
     max_pages: int = 20_000  # per file
     max_chars: int = 50_000_000  # of text, per file
     max_chunks: int = 100_000  # per file

@@ -45,6 +45,11 @@ class Document:
     # Word boxes of OCR'd pages: (page or 0, start, end, x0, y0, x1, y1), the box as fractions
     # of the page image, so a quote can be highlighted on the page itself.
     boxes: tuple[tuple, ...] = ()
+    # Set when a limit cut the file short: what the report says ("first 7 of 12 pages indexed;
+    # the rest skipped: time limit of 3 s (QUIRE_PARSE_SECONDS)"), and which limit it was:
+    # "seconds" (QUIRE_PARSE_SECONDS) or "pages" (QUIRE_MAX_PAGES). The pages read are indexed.
+    partial: str = ""
+    cut_by: str = ""
 
     @property
     def paged(self) -> bool:

@@ -41,6 +41,25 @@ def make_image_only_pdf(n_pages: int) -> bytes:
     return make_mixed_pdf([None] * n_pages)
 
 
+def make_scanned_pdf(texts: Sequence[str], dpi: int = 150) -> bytes:
+    """A "scan": one page per text, each page only an image of that text (drawn from a text
+    PDF with PDFium at `dpi`), so nothing is read from it without OCR."""
+    import pypdfium2 as pdfium
+
+    pdf = _new_pdf()
+    source = pdfium.PdfDocument(make_pdf(texts))
+    try:
+        for i in range(len(source)):
+            image = source[i].render(scale=dpi / 72).to_pil().convert("L")
+            buf = io.BytesIO()
+            image.save(buf, format="PNG")
+            pdf.add_page()
+            pdf.image(buf, x=0, y=0, w=210)
+    finally:
+        source.close()
+    return bytes(pdf.output())
+
+
 def make_encrypted_pdf(
     pages: Sequence[str],
     user_password: str = "secret",

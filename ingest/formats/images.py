@@ -45,8 +45,7 @@ def load_image(data: bytes, limits: Limits, options: Options) -> Document:
             image.load()
         except (OSError, ValueError, EOFError) as exc:
             raise LoadError(f"damaged image (frame {i + 1}: {brief(exc)})") from None
-        text, words = ocr.read(image, options.ocr_languages)
-        options.step()
+        text, words = ocr.read(image, options.ocr_languages, options.time_left())
         chars += len(text)
         limits.check_chars(chars)
         pages.append(text)

@@ -144,14 +144,14 @@ def pdf_extraction(pdfs: list[Path]) -> dict:
         data = path.read_bytes()
         t = time.perf_counter()
         try:
-            slow, _ = _pypdf_pages(data)
+            slow = _pypdf_pages(data).pages
         except QuireError:
             continue
         out["pypdf_seconds"] += time.perf_counter() - t
         t = time.perf_counter()
         got = _pdfium_pages(data)
         out["pdfium_seconds"] += time.perf_counter() - t
-        fast = got[0] if got else []
+        fast = got.pages if got else []
         out["pages"] += len(slow)
         for a, b in zip(slow, fast):
             wa, wb = set(a.split()), set(b.split())

@@ -40,3 +40,27 @@ def test_survives_reopen_and_keeps_meta(tmp_path):
     assert [d.chunks for d in again.documents()] == [1]
     again.clear()
     assert again.records() == [] and again.get_meta() == {}
+
+
+def test_a_manifest_from_before_cut_at_gains_the_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "m.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE files (path TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL, "
+        "mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL, pages INTEGER NOT NULL, "
+        "chunk_ids TEXT NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL, "
+        "notes TEXT NOT NULL, indexed_at REAL NOT NULL)"
+    )
+    old.execute(
+        "INSERT INTO files VALUES ('/n/a.md','markdown',1,2,'ab',0,'[]','indexed','','[]',3)"
+    )
+    old.commit()
+    old.close()
+    m = Manifest(path)
+    assert m.get("/n/a.md").cut_at == ""
+    m.put(rec("/n/scan.pdf", cut_at="seconds=300", error="first 2 of 9 pages indexed; ..."))
+    assert m.get("/n/scan.pdf").cut_at == "seconds=300"
+    m.close()
+    assert Manifest(path).get("/n/scan.pdf").cut_at == "seconds=300"  # opened again: no change

@@ -138,3 +138,19 @@ def test_a_sheet_padded_with_a_million_empty_cells_is_read_quickly():
     doc = load("padded.xlsx", data)
     assert doc.pages[0].startswith("Total 1,355") and len(doc.pages[0]) < 10_000
     assert time.perf_counter() - began < 120
+
+
+def test_repeated_empty_cells_keep_the_columns_in_line():
+    from tests.security.hostile import cell, ods, row
+
+    data = ods(
+        row(cell("Crop"), cell("Kilos"), cell("Sown"), cell("Field"))
+        + row(cell("Beans"), cell(repeat=2), cell("North"))
+        + row(cell(repeat=3), repeat=2)
+        + row(cell("Kale"), cell("7"), cell("May"), cell("East"), cell(repeat=1000))
+    )
+    doc = load("crops.ods", data)
+    assert (
+        doc.pages[0]
+        == "Crop | Kilos | Sown | Field\nBeans |  |  | North\n\n\nKale | 7 | May | East\n"
+    )

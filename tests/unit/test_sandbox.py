@@ -86,3 +86,18 @@ def test_the_worker_answers_a_process_with_over_a_thousand_open_files(tmp_path):
         for f in held:
             f.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.parametrize(
+    "change", [{"partial": 3}, {"partial": "x" * 1001}, {"cut_by": "minutes"}, {"cut_by": None}]
+)
+def test_a_malformed_partial_reply_is_refused(change):
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        _document({**GOOD, **change}, Limits())
+
+
+def test_a_partial_reply_keeps_what_was_skipped():
+    doc = _document(
+        {**GOOD, "partial": "first 1 of 2 pages indexed", "cut_by": "seconds"}, Limits()
+    )
+    assert (doc.partial, doc.cut_by) == ("first 1 of 2 pages indexed", "seconds")

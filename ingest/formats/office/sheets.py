@@ -44,19 +44,28 @@ def _delimited(data: bytes, limits: Limits, delimiter: str | None) -> Document:
     return Document(doc.kind, doc.pages, doc.sections, notes, doc.unit, doc.page_names)
 
 
+MAX_ROWS = 1_048_576  # rows of a sheet in Excel and LibreOffice: empty rows past it are dropped
+MAX_COLUMNS = 16_384  # columns likewise
+
+
 def sheet_text(rows, limits: Limits, chars: int = 0) -> str:
-    """Rows (iterables of cell values) as lines; trailing empty cells and rows dropped, empty
-    rows between kept (so line numbers stay row numbers), and the empty columns every row
-    starts with (a table drawn from B3) left out."""
+    """Rows (iterables of cell values, or a number: that many empty rows) as lines; trailing
+    empty cells and rows dropped, empty rows between kept (so line numbers stay row numbers,
+    up to MAX_ROWS), and the empty columns every row starts with (a table drawn from B3) left
+    out."""
     kept: list[list[str] | None] = []
     blank = 0
     for row in rows:
+        if isinstance(row, int):
+            blank += row
+            continue
         cells = [_cell(v) for v in row]
         while cells and not cells[-1]:
             cells.pop()
         if not cells:
             blank += 1
             continue
+        blank = max(0, min(blank, MAX_ROWS - 1 - len(kept)))
         kept.extend([None] * blank)
         chars += sum(len(c) + 3 for c in cells) + blank
         blank = 0
@@ -133,9 +142,8 @@ def _numbered(rows):
             yield ()
             expected += 1
             continue
-        while expected < number:
-            yield ()
-            expected += 1
+        if expected < number:
+            yield number - expected  # that many empty rows
         yield [shown(getattr(c, "value", None), getattr(c, "number_format", "")) for c in row]
         expected = number + 1
 
@@ -202,16 +210,18 @@ def _xls_value(book, cell):
     return None if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else cell.value
 
 
-MAX_REPEAT = 1000  # an ODS row or cell "repeated" more often is empty padding
+MAX_REPEAT = 1000  # copies kept of an ODS row or cell "repeated" more often, with text in it
 
 
 def load_ods(data: bytes, limits: Limits, options: Options) -> Document:
-    """OpenDocument spreadsheets (odfpy); repeated rows and cells expanded, within reason."""
+    """OpenDocument spreadsheets (odfpy). Repeated empty rows and cells are counted, never
+    expanded (a sheet's padding says "2,000,000,000 more empty rows"); repeated ones with text
+    are kept up to MAX_REPEAT times."""
     from ingest.formats.archive import checked_zip
     from ingest.formats.office.documents import _children, _odf
 
     checked_zip(data, "OpenDocument spreadsheet")
-    from odf import table, teletype
+    from odf import table
 
     doc = _odf(data, "OpenDocument spreadsheet")
     tables = doc.spreadsheet.getElementsByType(table.Table)
@@ -220,22 +230,44 @@ def load_ods(data: bytes, limits: Limits, options: Options) -> Document:
 
     def rows(tb):
         for tr in _children(tb, "table-row", deep=True):
-            cells = []
-            for tc in tr.childNodes:
-                if getattr(tc, "qname", (None, None))[1] not in (
-                    "table-cell",
-                    "covered-table-cell",
-                ):
-                    continue
-                value = teletype.extractText(tc)
-                times = int(tc.getAttribute("numbercolumnsrepeated") or 1)
-                cells.extend([value] * (min(times, MAX_REPEAT) if value.strip() else min(times, 1)))
-            times = int(tr.getAttribute("numberrowsrepeated") or 1)
-            for _ in range(min(times, MAX_REPEAT) if any(c.strip() for c in cells) else times):
-                yield cells
+            cells = _ods_cells(tr)
+            times = _repeated(tr.getAttribute("numberrowsrepeated"))
+            if cells:
+                yield from [cells] * min(times, MAX_REPEAT)
+            else:
+                yield times
 
     for tb in tables:
         text = sheet_text(rows(tb), limits, chars)
         chars += len(text)
         out.append((tb.getAttribute("name") or "", text))
     return sheet_document("ods", out)
+
+
+def _ods_cells(tr) -> list[str]:
+    """A row's cells up to its last with text; runs of empty cells put back as they stand
+    (so columns line up), up to MAX_COLUMNS."""
+    from odf import teletype
+
+    cells: list[str] = []
+    gap = 0  # empty cells since the last with text
+    for tc in tr.childNodes:
+        if getattr(tc, "qname", (None, None))[1] not in ("table-cell", "covered-table-cell"):
+            continue
+        value = teletype.extractText(tc)
+        times = _repeated(tc.getAttribute("numbercolumnsrepeated"))
+        if not value.strip():
+            gap += times
+            continue
+        cells.extend([""] * max(0, min(gap, MAX_COLUMNS - 1 - len(cells))))
+        cells.extend([value] * max(0, min(times, MAX_REPEAT, MAX_COLUMNS - len(cells))))
+        gap = 0
+    return cells
+
+
+def _repeated(value) -> int:
+    """A number-...-repeated attribute: 1 when absent or not a positive number."""
+    try:
+        return max(1, int(value or 1))
+    except (TypeError, ValueError):
+        return 1
