@@ -384,6 +384,8 @@ class Ingestor:
 
     def _prepare(self, path: str, force: bool) -> _Prepared | FileResult:
         """Load and chunk one file, or say why not (unchanged, or failed with a reason)."""
+        if not _utf8(path):  # the manifest, the store and the keyword index keep text names
+            return FileResult(path, FAILED, _NOT_UTF8)
         kind = kind_for(path) or "unknown"
         previous = self.manifest.get(path)
         try:
@@ -585,6 +587,22 @@ _LIMITS = {"seconds": lambda s: s.parse_seconds, "pages": lambda s: s.max_pages}
 def _cut_at(cut_by: str, settings: Settings) -> str:
     """The limit `cut_by` names, with its value now: "seconds=300", "pages=20000"; or ""."""
     return f"{cut_by}={_LIMITS[cut_by](settings):.15g}" if cut_by in _LIMITS else ""
+
+
+_NOT_UTF8 = (
+    "its name is not valid UTF-8 (written in an older encoding), which the index cannot "
+    "store: rename the file to index it"
+)
+
+
+def _utf8(path: str) -> bool:
+    """Whether `path` is valid text: a name in another encoding reaches Python with its
+    undecodable bytes as lone surrogates, which SQLite and Chroma refuse."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _os_reason(exc: OSError) -> str:

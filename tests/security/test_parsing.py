@@ -109,3 +109,21 @@ def test_the_worker_cannot_write_files(tmp_path):
     assert run.returncode != 0
     assert "Permission denied" in run.stderr or "File too large" in run.stderr
     assert not target.exists() or target.stat().st_size == 0
+
+
+def test_a_name_that_is_not_utf8_fails_alone(tmp_path, make_engine):
+    """A file named in an older encoding (Latin-1 `café.md`) reaches Python with a lone
+    surrogate, which the manifest cannot store: it used to stop the whole ingest with a
+    traceback. It fails with a reason; its neighbours are indexed, on every run."""
+    import os
+
+    folder = tmp_path / "notes"
+    write(folder / "ok.md", "# Tea\n\nGreen tea wants water below boiling.\n")
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.md"), "wb") as f:
+        f.write(b"# Cafe\n\nEspresso notes.\n")
+    engine = make_engine()
+    for run in (engine.ingest, engine.sync):
+        report = run(str(folder)) if run == engine.sync else run([str(folder)])
+        failed = [f for f in report.files if f.status == "failed"]
+        assert len(failed) == 1 and "not valid UTF-8" in failed[0].reason
+    assert [os.path.basename(d.path) for d in engine.documents()] == ["ok.md"]
