@@ -156,8 +156,11 @@ class Engine:
         frequent words)."""
         self.ingestor.refresh()
         self.ingestor.check_index()
-        source = os.path.realpath(os.path.expanduser(path))
-        rec = self.manifest.get(source)
+        given = os.path.abspath(os.path.expanduser(path))
+        source, rec = given, self.manifest.get(given)  # indexed under a link's own path
+        if rec is None:
+            source = os.path.realpath(given)
+            rec = self.manifest.get(source)
         if rec is None or rec.status != INDEXED:
             raise QuireError(f"not in the index: {path} (add it with `quire ingest {path}`)")
         vector = document_vector(self.store, rec.chunk_ids)

@@ -57,11 +57,12 @@ class Filters:
             if not os.path.isabs(pattern) and not pattern.startswith("*"):
                 pattern = os.path.join(os.getcwd(), pattern)
             return [s for s in all_sources if fnmatch.fnmatchcase(s, pattern)]
-        prefix = os.path.abspath(pattern)
-        if os.path.exists(prefix):
-            prefix = os.path.realpath(prefix)
-        folder = prefix.rstrip(os.sep) + os.sep
-        return [s for s in all_sources if s == prefix or s.startswith(folder)]
+        given = os.path.abspath(pattern)
+        # Files are indexed under their real path, or under a link's own path inside a folder
+        # (QUIRE_FOLLOW_LINKS): either spelling of the filter selects them.
+        prefixes = {given, os.path.realpath(given)} if os.path.exists(given) else {given}
+        folders = tuple(p.rstrip(os.sep) + os.sep for p in prefixes)
+        return [s for s in all_sources if s in prefixes or s.startswith(folders)]
 
 
 class Retriever:

@@ -207,3 +207,27 @@ def test_a_reranker_reorders_the_fused_head(library):
     lengths = [len(h.chunk.text) for h in reranked]
     assert lengths == sorted(lengths, reverse=True)
     assert {h.chunk.id for h in reranked} == {h.chunk.id for h in plain}
+
+
+def test_a_file_indexed_under_a_links_path_is_found_by_path_and_related(tmp_path, make_engine):
+    """With QUIRE_FOLLOW_LINKS a file is indexed under the link's own path inside the folder;
+    `--path` and `quire related` given that path (or the folder) find it, though the path
+    resolves elsewhere."""
+    import os
+
+    from rag.retrieval.retrieve import Filters
+    from tests.helpers import write
+
+    write(tmp_path / "shared" / "pantry.md", "# Pantry\n\nFlour, sugar and oats for baking.\n")
+    notes = write(tmp_path / "notes" / "bread.md", "# Bread\n\nFlour and water for baking.\n")
+    notes = notes.parent
+    os.symlink(tmp_path / "shared", notes / "shared")
+    engine = make_engine(follow_links=True)
+    engine.ingest([str(notes)])
+    linked = str(notes / "shared" / "pantry.md")
+    assert linked in [d.path for d in engine.documents()]
+    for path in (linked, str(notes / "shared")):
+        hits = engine.search("flour sugar oats", filters=Filters(path=path))
+        assert hits and {h.chunk.source for h in hits} == {linked}, path
+    related = engine.related(linked)
+    assert [r.source for r in related] == [str(notes / "bread.md")]
