@@ -24,6 +24,7 @@ import urllib.request
 import zipfile
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.e2e.test_browser import ROOT, SLOW, App, browser  # noqa: F401  (fixture)
@@ -97,6 +98,19 @@ def assert_nothing_fetched(page, listener: Listener, step: str) -> None:
         assert found == 0, f"{step}: {found} element(s) with {attr} pointing at {port}"
 
 
+def choose(page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox `label`; again if a rerun closed its list under the click."""
+    end = time.monotonic() + SLOW / 1000
+    while True:
+        page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+        try:
+            page.get_by_role("option").filter(has_text=option).click(timeout=5000)
+            return
+        except PlaywrightTimeout:
+            assert time.monotonic() < end, f"{option!r} is not offered in {label}"
+            page.keyboard.press("Escape")
+
+
 def shown(page) -> str:
     return page.locator("body").inner_text().replace(JOINER, "")
 
@@ -158,8 +172,7 @@ def test_names_reasons_questions_and_models_are_shown_as_text(tmp_path, browser)
         page.get_by_text("Answer settings", exact=True).click()
         page.get_by_text("Automatic", exact=True).click()
         page.get_by_text("written by quoting fake").wait_for(timeout=SLOW)  # rerun done
-        page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
-        page.get_by_role("option").filter(has_text=model).click()
+        choose(page, "Model", model)
         page.get_by_text(re.compile(r"written by .*gguf")).wait_for(timeout=SLOW)
         assert_nothing_fetched(page, listener, "choosing a model")
         assert f"written by {model}.gguf" in shown(page)
