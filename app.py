@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from rag.answer.policy import resolve_mode
 from rag.chat import view
 from rag.chat.chats import ChatStore, Message, answer_data
 from rag.chat.jobs import FAILED, RUNNING, Writer
+from rag.chat.view import md
 from rag.engine import Engine, build_engine, make_generator
 from rag.errors import QuireError
 from rag.home import private_files
@@ -155,7 +157,7 @@ with st.sidebar:
         state.chat_id = None
     for c in all_chats:
         st.button(
-            c.title,
+            md(c.title),
             key=f"chat-{c.id}",
             on_click=select_chat,
             args=(c.id,),
@@ -216,7 +218,7 @@ def answer_model():
     if choice == GGUF:
         path = Path(os.path.expanduser(value.strip()))
         if not value.strip() or not path.is_file():
-            st.error(f"No GGUF file at {value!r}: set the path under Answer settings.")
+            st.error(f"No GGUF file at {md(repr(value))}: set the path under Answer settings.")
             return None
         return generator_for(GGUF, str(path), "")
     if choice == SERVER:
@@ -238,19 +240,11 @@ def mode_line() -> None:
         return
     used, why = resolve_mode(mode, gen)
     what = "quoted sentences" if used == "quotes" else f"written by {gen.name}"
-    st.caption(f"Answers: {what} · {why if mode == 'auto' else 'chosen in Answer settings'}")
+    why = why if mode == "auto" else "chosen in Answer settings"
+    st.caption(f"Answers: {md(what)} · {md(why)}")
 
 
 # --- sources ----------------------------------------------------------------------------------
-
-
-def md(text: str) -> str:
-    """Text shown as-is inside Markdown: no image, link, heading, HTML or math in a document
-    or an answer is rendered (an image would make the browser fetch it)."""
-    out = text
-    for ch in "\\`*_{}[]<>()#+-.!|$~:=":
-        out = out.replace(ch, "\\" + ch)
-    return out.replace("\r", "").replace("\n", "  \n")
 
 
 def where(item: dict) -> str:
@@ -293,18 +287,18 @@ def open_source(item: dict, start: int, end: int, quote: str) -> None:
         mtime = os.stat(source).st_mtime_ns if os.path.exists(source) else 0
         if drawable(source, page):
             caption = item.get("location") or (f"page {page}" if page else "")
-            st.image(page_png(source, page or 0, mtime, start, end), caption=caption or None)
+            png = page_png(source, page or 0, mtime, start, end)
+            st.image(png, caption=md(caption) if caption else None)
         text = page_text(source, page, mtime)
         p = view.passage(text, start, end, quote)
+        # The ellipses go inside the HTML: text before it would make the block inline HTML,
+        # whose text Markdown rewrites again (a URL in it would become a link).
+        before, after = "…" * p.clipped_before, "…" * p.clipped_after
+        shown = view.marked(before + p.text + after, p.start + len(before), p.end + len(before))
         with st.container(height=320):
-            st.markdown(
-                ("…" if p.clipped_before else "")
-                + view.marked(p.text, p.start, p.end)
-                + ("…" if p.clipped_after else ""),
-                unsafe_allow_html=True,
-            )
+            st.markdown(shown, unsafe_allow_html=True)
     except QuireError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
 
 
 def citation_card(message_id: int, c: dict) -> None:
@@ -336,7 +330,7 @@ def show_answer(m: Message, scores: bool) -> None:
         return
     if d.get("pending"):
         names = ", ".join(os.path.basename(p) for p in d["pending"])
-        st.caption(f"Asked while these were still being indexed, so not used: {names}")
+        st.caption(f"Asked while these were still being indexed, so not used: {md(names)}")
     searched = d.get("standalone_question")
     searched = searched if searched and searched != d.get("question", searched) else ""
     if d.get("refused"):
@@ -402,7 +396,7 @@ def add_files(key: str) -> None:
 
 def show_notes() -> None:
     for kind, text in state.notes:
-        (st.error if kind == "error" else st.info)(text)
+        (st.error if kind == "error" else st.info)(md(text))
     state.notes = []
 
 
@@ -420,22 +414,22 @@ def progress() -> None:
         what = {"ingest": "Indexing", "sync": "Syncing", "remove": "Removing"}.get(
             j.kind, "Re-indexing"
         )
-        target = ", ".join(os.path.basename(t) or t for t in j.targets) or "everything"
+        target = md(", ".join(os.path.basename(t) or t for t in j.targets) or "everything")
         if j.state == FAILED:
-            st.error(f"{what} {target} failed: {j.error}")
+            st.error(f"{what} {target} failed: {md(j.error)}")
             continue
         if j.note and j.active and not j.results:
-            st.info(f"{what} {target}: {j.note}")
+            st.info(f"{what} {target}: {md(j.note)}")
         done = len(j.results)
         label = f"{what} {target}: {done} of {total}" if j.active else f"{what} {target}: done"
         st.progress(done / total if j.state == RUNNING else (1.0 if not j.active else 0.0), label)
         for r in j.results:
-            name = os.path.basename(r.path)
+            name = md(os.path.basename(r.path))
             if r.status == "failed":
-                st.error(f"{name}: failed: {r.reason}")
+                st.error(f"{name}: failed: {md(r.reason)}")
             else:
                 extra = f" · {r.chunks} chunk{'s' if r.chunks != 1 else ''}" if r.chunks else ""
-                st.caption(f"{name}: {r.status}{extra}")
+                st.caption(f"{name}: {md(r.status)}{extra}")
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -498,7 +492,7 @@ def answer_one(chat_id: int, q: Message) -> None:
     pending = writer.pending()
     if pending:
         names = ", ".join(os.path.basename(p) for p in pending)
-        st.info(f"Still indexing {names}: this answer cannot use them yet.")
+        st.info(f"Still indexing {md(names)}: this answer cannot use them yet.")
     generator = answer_model() if mode != "quotes" else None
     if mode == "llm" and generator is None:
         error = Message("assistant", "No answer model is set up.", {"error": True})
@@ -509,13 +503,23 @@ def answer_one(chat_id: int, q: Message) -> None:
         stream = engine.ask(q.text, history, mode=mode, k=k, generator=generator)
         if stream.searched != q.text:
             st.caption(f"searched for: {md(stream.searched)}")
-        st.write_stream(md(piece) for piece in stream)
+        stream_text(stream)
         answer = stream.result()
         data = answer_data(answer)
         data["pending"] = pending
         chats.answer(chat_id, q.id, Message("assistant", answer.text, data))
     except QuireError as exc:
         chats.answer(chat_id, q.id, Message("assistant", str(exc), {"error": True}))
+
+
+def stream_text(pieces: Iterable[str]) -> str:
+    """Show text as it streams in, escaped as a whole each time (escaping piece by piece would
+    miss what spans two pieces, such as "http" then "://"); the text."""
+    shown, text = st.empty(), ""
+    for piece in pieces:
+        text += piece
+        shown.markdown(md(text))
+    return text
 
 
 @st.fragment(run_every=2.0)
@@ -535,11 +539,11 @@ def watched_folders() -> None:
     if watching is not None and watching.running:
         st.caption("Kept in sync by this app while it runs: changes show up within seconds.")
     elif watcher is not None:
-        st.caption(f"Kept in sync by process {watcher.pid} ({watcher.command}).")
+        st.caption(f"Kept in sync by process {watcher.pid} ({md(watcher.command)}).")
     else:
         st.caption("Not kept in sync right now: run `quire watch`, or keep this app open.")
     if watching is not None and watching.error:
-        st.error(f"The watcher stopped: {watching.error}")
+        st.error(f"The watcher stopped: {md(watching.error)}")
     alive = watcher is not None or (watching is not None and watching.running)
     for f in folders:
         text, count, sync, drop = st.columns([6, 2, 1, 1], vertical_alignment="center")
@@ -565,7 +569,7 @@ def watch(folder: str, alive: bool) -> None:
     try:
         path = watch_list.add(folder)
     except QuireError as exc:
-        st.error(str(exc))
+        st.error(md(str(exc)))
         return
     finally:
         watch_list.close()
@@ -636,7 +640,7 @@ def library_view() -> None:
     try:
         related = engine.related(chosen, k=5)
     except QuireError as exc:
-        st.caption(str(exc))
+        st.caption(md(str(exc)))
         return
     if not related:
         st.caption("No other document is indexed yet.")
@@ -652,4 +656,4 @@ try:
     else:
         library_view()
 except QuireError as exc:  # e.g. the index was built with other settings
-    st.error(str(exc))
+    st.error(md(str(exc)))

@@ -1,14 +1,43 @@
 """What the app shows of a source: a quote marked inside its excerpt, a passage in its context,
-a PDF page as an image. Plain functions returning strings and bytes; no Streamlit here."""
+a PDF page as an image; and `md`, the one way the app shows any other text it did not write.
+Plain functions returning strings and bytes; no Streamlit here."""
 
 from __future__ import annotations
 
 import os
+import re
+import string
 from dataclasses import dataclass
 
 from rag.errors import QuireError
 
 CONTEXT_CHARS = 1500
+
+# Streamlit renders Markdown in two stages. The parser gives a meaning to ASCII punctuation; a
+# backslash before each character makes it a plain one. Then plugins rewrite the parsed text,
+# the backslashes already gone: a bare URL, "www." or an e-mail address becomes a link, ":name:"
+# an emoji, an icon or a logo, "->", "--" or ">=" an arrow, a dash or a sign. An invisible word
+# joiner (U+2060) after ":" and "@", inside "www." and between the two characters of an arrow
+# breaks those patterns and changes nothing the reader sees.
+_PUNCTUATION = str.maketrans({ch: "\\" + ch for ch in string.punctuation})
+_JOINER = "\u2060"
+_REWRITTEN = re.compile(
+    r"(?<=\\[:@])(?=\S)"  # http://, :smile:, :material/icon:, the logo's code, a@b.org
+    r"|(?<=www)(?<![a-z0-9]www)(?=\\\.)"  # www.example.org
+    r"|(?<=\\[-<>~])(?=\\[-=>])",  # -> <- <-> -- >= <= ~=
+    re.IGNORECASE,
+)
+
+
+def md(text: str) -> str:
+    """`text` as Markdown that Streamlit shows exactly as written: no image, link, HTML, math,
+    heading, list, table, icon, emoji or colour. For st.markdown, captions, alerts, progress and
+    widget labels alike (a label renders images too); not for selectbox options or tables,
+    which show plain text."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # A line's leading spaces could start a code block; the page drops them anyway.
+    escaped = "  \n".join(line.lstrip(" \t").translate(_PUNCTUATION) for line in lines)
+    return _REWRITTEN.sub(_JOINER, escaped)
 
 
 # Characters Markdown (or its math) gives a meaning to, as HTML entities: inert either way.

@@ -63,7 +63,7 @@ def texts(elements) -> str:
     import html
     import re
 
-    raw = "\n".join(str(e.value) for e in elements)
+    raw = "\n".join(str(e.value) for e in elements).replace("\u2060", "")  # md's joiners
     return html.unescape(re.sub(r"\\([^\sA-Za-z0-9])", r"\1", raw))
 
 
@@ -302,3 +302,36 @@ def test_document_markdown_is_shown_as_text_never_rendered(home):
         assert "![x](" not in s, s  # escaped (\!\[x\]\() or inside one line of escaped HTML
         if s.startswith("<div"):
             assert "\n" not in s, s  # a blank line would end the HTML block: Markdown again
+
+
+def test_names_questions_and_model_ids_reach_streamlit_escaped(home, tmp_path, monkeypatch):
+    """Issue 24: text the app did not write (a file's name, a question, the model id a local
+    server reports) is passed through md, which the browser test shows fetches nothing."""
+    from rag.answer import models
+    from rag.chat.view import md
+    from tests.unit.test_models import serving
+
+    image = "![s](http://127.0.0.1:9/leak.png)"
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "![n](https:127.0.0.1:9).md").write_bytes(NOTE)
+    with serving({"GET /v1/models": (200, {"data": [{"id": image}]})}) as (port, _):
+        real = models.discover
+        monkeypatch.setattr(models, "discover", lambda: real(roots={}, ports={port: "vLLM"}))
+        st.cache_data.clear()  # the models found are kept for a minute
+        at = start()
+        at.text_input[0].set_value(str(notes))
+        [b for b in at.button if b.label == "Index folder"][0].click().run()
+        indexed(home, 1)
+        at.run().chat_input[0].set_value(f"Bananas {image}").run()
+        model = [r for r in at.sidebar.selectbox if r.label == "Model"][0]
+        model.set_value(f"{image} (vLLM :{port})").run()  # options are plain text, not Markdown
+    assert not at.exception, at.exception
+    name = "![n](https:127.0.0.1:9).md"
+    captions = [str(c.value) for c in at.caption]
+    assert any(f"{md(name)}: added" in c for c in captions)
+    assert any(f"written by {md(image)} at http" in c for c in captions)
+    [title] = [b.label for b in at.sidebar.button if b.key and b.key.startswith("chat-")]
+    assert title == md(f"Bananas {image}") and "written by " + image in texts(at.caption)
+    shown = [str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.info]]
+    assert not [s for s in shown if "![" in s or "](" in s]
