@@ -24,12 +24,12 @@ from ingest.pages import boxes
 from ingest.uploads import Uploads
 from ingest.watch.background import BackgroundWatcher
 from ingest.watch.folders import WatchList, describe
+from quire.chat import view
+from quire.chat.chats import ChatStore, Message, answer_data
+from quire.chat.jobs import FAILED, RUNNING, Writer
+from quire.chat.view import md
+from quire.engine import Engine, build_engine, make_generator
 from rag.answer.policy import resolve_mode
-from rag.chat import view
-from rag.chat.chats import ChatStore, Message, answer_data
-from rag.chat.jobs import FAILED, RUNNING, Writer
-from rag.chat.view import md
-from rag.engine import Engine, build_engine, make_generator
 from rag.errors import QuireError
 from rag.home import private_files
 from rag.settings import Settings
@@ -103,10 +103,10 @@ def background_watcher() -> BackgroundWatcher | None:
     if not settings.app_watch:
         return None
 
-    def serve():  # the app is warm: `quire search` in a terminal asks it (rag/warm.py)
+    def serve():  # the app is warm: `quire search` in a terminal asks it (quire/warm.py)
         if not settings.warm_search:
             return None
-        from rag.warm import SearchServer
+        from quire.warm import SearchServer
 
         return SearchServer(build_engine(settings, embedder=engine.embedder), settings.home).start()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import rag.bench.ingest as bench  # noqa: E402
+import quire.bench.ingest as bench  # noqa: E402
 from rag.retrieval.embed import LocalEmbedder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 

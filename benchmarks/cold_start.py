@@ -9,7 +9,7 @@ the store opened in this process (`QUIRE_CLI_FORK=0`, no child opening Chroma me
 `quire ask --mode quotes`, `quire docs`, `quire --help`, and
 `python -c "import sentence_transformers"` (what every search paid before queries ran on ONNX
 Runtime). With `--warm`, a `quire watch` runs on each library meanwhile (it answers searches on
-QUIRE_HOME/search.sock, rag/warm.py), and the commands are `quire search` (answered by it),
+QUIRE_HOME/search.sock, quire/warm.py), and the commands are `quire search` (answered by it),
 `quire search` with `QUIRE_WARM_SEARCH=off` (as without a watcher) and the import, interleaved
 the same way. Bytecode is written as on a user's
 machine (PYTHONDONTWRITEBYTECODE unset), after one untimed run of each. The ONNX embedder

@@ -15,11 +15,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from quire.bench.conversation import _hit, _relevance, squad_chats
+from quire.bench.retrieval import corpus_files, read_beir
+from quire.engine import build_engine
 from rag.answer import followup as F
 from rag.answer.followup import Turn
-from rag.bench.conversation import _hit, _relevance, squad_chats
-from rag.bench.retrieval import corpus_files, read_beir
-from rag.engine import build_engine
 from rag.retrieval.lexical import STOPWORDS
 from rag.settings import Settings
 

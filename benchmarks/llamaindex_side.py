@@ -192,7 +192,7 @@ def safe_relpath(path: str | None) -> PurePosixPath | None:
 
 
 def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
-    """One file per document; returns its real path -> doc id (as rag/bench/retrieval.py)."""
+    """One file per document; returns its real path -> doc id (as quire/bench/retrieval.py)."""
     import re
 
     unsafe = re.compile(r"[^A-Za-z0-9._-]")
@@ -210,7 +210,7 @@ def write_corpus(corpus: dict, folder: Path) -> dict[str, str]:
     return doc_of
 
 
-# The metrics of rag/bench/retrieval.py, copied: this part runs in LlamaIndex's virtualenv,
+# The metrics of quire/bench/retrieval.py, copied: this part runs in LlamaIndex's virtualenv,
 # where Quire's own dependencies (chromadb, ...) are not installed.
 def ndcg_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
     dcg = sum(rel.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.bench.retrieval import read_beir  # noqa: E402
+from quire.bench.retrieval import read_beir  # noqa: E402
 
 
 def paragraphs(corpus: dict, rng: random.Random, n: int) -> list[tuple[str, str]]:

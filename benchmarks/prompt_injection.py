@@ -14,8 +14,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from quire.engine import build_engine
 from rag.answer.citations import MARKER
-from rag.engine import build_engine
 from rag.settings import Settings
 
 FACTS = {

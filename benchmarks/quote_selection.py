@@ -19,10 +19,10 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
+from quire.bench.answers import HELD_OUT_EVERY, contains
+from quire.bench.retrieval import corpus_files, read_beir
+from quire.engine import build_engine
 from rag.answer.citations import overlap, sentences
-from rag.bench.answers import HELD_OUT_EVERY, contains
-from rag.bench.retrieval import corpus_files, read_beir
-from rag.engine import build_engine
 from rag.retrieval.lexical import query_terms
 from rag.settings import Settings
 

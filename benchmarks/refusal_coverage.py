@@ -18,9 +18,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from rag.bench.refusal import SEARCH_K, _write_only, corpus_folder, split_queries
-from rag.bench.retrieval import read_beir
-from rag.engine import build_engine, make_embedder
+from quire.bench.refusal import SEARCH_K, _write_only, corpus_folder, split_queries
+from quire.bench.retrieval import read_beir
+from quire.engine import build_engine, make_embedder
 from rag.settings import Settings
 
 

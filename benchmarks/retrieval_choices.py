@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.bench.retrieval import corpus_files, mrr_at, ndcg_at, read_beir, recall_at  # noqa: E402
-from rag.engine import build_engine  # noqa: E402
+from quire.bench.retrieval import corpus_files, mrr_at, ndcg_at, read_beir, recall_at  # noqa: E402
+from quire.engine import build_engine  # noqa: E402
 from rag.retrieval.retrieve import diversify, fuse  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 

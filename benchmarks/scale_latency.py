@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.retrieval import percentile
+from quire.bench.retrieval import percentile
 from rag.retrieval import retrieve
 from rag.retrieval.embed import LocalEmbedder
 from rag.retrieval.lexical import LexicalIndex

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from rag.bench.retrieval import percentile
+from quire.bench.retrieval import percentile
 
 QUIRE = str(Path(sys.executable).parent / "quire")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -125,7 +125,7 @@ def main() -> None:
         db.close()
 
     os.environ["QUIRE_HOME"] = str(home)
-    from rag.engine import build_engine
+    from quire.engine import build_engine
 
     engine = build_engine()
     found = sum(

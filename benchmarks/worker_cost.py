@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rag.bench.ingest import ingest_process  # noqa: E402
+from quire.bench.ingest import ingest_process  # noqa: E402
 
 
 def main() -> int:

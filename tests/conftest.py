@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.engine import Engine
+from quire.engine import Engine
 from rag.retrieval.embed import HashEmbedder
 from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.store import MemoryStore

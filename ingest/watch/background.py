@@ -24,7 +24,7 @@ class BackgroundWatcher:
     ) -> None:
         self.home = Path(home)
         self._make = make_watcher
-        self._make_server = make_server  # warm searches (rag/warm.py) while this one watches
+        self._make_server = make_server  # warm searches (quire/warm.py) while this one watches
         self._server = None
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None

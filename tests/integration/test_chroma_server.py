@@ -27,7 +27,7 @@ def test_round_trip_through_a_chroma_server(tmp_path, chroma_server):
 
     def quire(*args) -> dict | list:
         res = subprocess.run(
-            [sys.executable, "-m", "rag.cli", *args, "--json"],
+            [sys.executable, "-m", "quire.cli", *args, "--json"],
             env=env, capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert res.returncode == 0, res.stderr[-2000:]
@@ -55,7 +55,7 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path):
     }
     write(tmp_path / "a.md", "hello\n")
     res = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", str(tmp_path / "a.md")],
+        [sys.executable, "-m", "quire.cli", "ingest", str(tmp_path / "a.md")],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert res.returncode == 2 and "Chroma server at http://127.0.0.1:9" in res.stderr

@@ -89,8 +89,8 @@ def report_then_exit(code):
     real_exit(code)
 os._exit = report_then_exit
 sys.argv = ["quire", *sys.argv[1:]]
-import rag.cli
-rag.cli.run()
+import quire.cli
+quire.cli.run()
 """
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.engine import build_engine
+from quire.engine import build_engine
 from rag.retrieval.embed import LocalEmbedder, SentenceTransformerEmbedder, resolve_precision
 from rag.retrieval.onnx_embed import OnnxEmbedder
 from rag.retrieval.store import MemoryStore

@@ -16,13 +16,13 @@ import pytest
 
 from ingest.lock import write_lock
 from ingest.manifest import INDEXED, Manifest
-from rag.engine import build_engine
+from quire.engine import build_engine
 from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.store import ChromaStore
 from rag.settings import Settings
 from tests.helpers import write
 
-QUIRE = [sys.executable, "-m", "rag.cli"]
+QUIRE = [sys.executable, "-m", "quire.cli"]
 
 
 def env_for(home: Path) -> dict:

@@ -89,7 +89,7 @@ def test_ocr_runs_in_the_worker_and_keeps_its_boxes():
 
 def test_an_ingested_scan_keeps_its_boxes_for_the_app(tmp_path):
     from ingest.pages import boxes
-    from rag.engine import build_engine
+    from quire.engine import build_engine
     from rag.settings import Settings
 
     image = tmp_path / "docs" / "frog.png"

@@ -51,7 +51,7 @@ if _LOG:
 SCRIPT = r"""
 set -e
 ip link set lo up
-quire() { "$PY" -m rag.cli "$@"; }
+quire() { "$PY" -m quire.cli "$@"; }
 quire ingest "$LIB" --json > "$OUT/ingest.json"
 quire search "translucent belly frog" -k 3 --json > "$OUT/search.json"
 quire ask "Which frog has a translucent belly?" --json > "$OUT/ask.json"

@@ -72,7 +72,7 @@ def _run(home: Path, code: str) -> dict:
 
 PROBE = """
 import contextlib, io, json, sys
-from rag.cli import main
+from quire.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     try:
         code = main({argv!r})

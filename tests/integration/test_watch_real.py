@@ -92,7 +92,7 @@ def test_watch_follows_edits_renames_deletes_and_editors_odd_saves(tmp_path, not
     added = quire(home, "watch", "add", str(notes))
     assert added.returncode == 0 and "2 added" in added.stdout, added.stdout + added.stderr
     watch = Watch(home, tmp_path / "watch.log")
-    # While it runs, `quire search` is answered by it (rag/warm.py): every check below also
+    # While it runs, `quire search` is answered by it (quire/warm.py): every check below also
     # shows that its searches see its own writes.
     assert (home / "search.sock").exists()
     try:

@@ -186,7 +186,7 @@ def test_names_reasons_questions_and_models_are_shown_as_text(tmp_path, browser)
 SCRIPT = """
 import json, sys
 import streamlit as st
-from rag.chat.view import md
+from quire.chat.view import md
 
 texts = json.loads(sys.argv[1])
 png = bytes.fromhex(sys.argv[2])

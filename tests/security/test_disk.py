@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.engine import build_engine
+from quire.engine import build_engine
 from rag.home import private_home
 from rag.settings import Settings
 from tests.integration.test_faults import env_for, notes
@@ -43,7 +43,7 @@ def test_files_the_cli_writes_are_for_its_user_only(tmp_path):
     note = tmp_path / "n.md"
     note.write_text("# N\n\nA note.\n")
     run = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", str(note)],
+        [sys.executable, "-m", "quire.cli", "ingest", str(note)],
         env=env_for(home),
         capture_output=True,
         text=True,
@@ -63,10 +63,10 @@ def _unshare_works() -> bool:
 SCRIPT = """
 set -u
 mount -t tmpfs -o size=3m,mode=700 tmpfs "$QUIRE_HOME" || exit 99
-"$PY" -m rag.cli ingest "$DOCS" > "$OUT/out1" 2> "$OUT/err1"; echo $? > "$OUT/rc1"
+"$PY" -m quire.cli ingest "$DOCS" > "$OUT/out1" 2> "$OUT/err1"; echo $? > "$OUT/rc1"
 ls -A "$QUIRE_HOME" > "$OUT/ls1"
 mount -o remount,size=200m "$QUIRE_HOME"
-"$PY" -m rag.cli ingest "$DOCS" --json > "$OUT/out2" 2> "$OUT/err2"; echo $? > "$OUT/rc2"
+"$PY" -m quire.cli ingest "$DOCS" --json > "$OUT/out2" 2> "$OUT/err2"; echo $? > "$OUT/rc2"
 "$PY" -c "import json, sys; from pathlib import Path
 from tests.integration.test_faults import consistent
 print(json.dumps(consistent(Path(sys.argv[1]))))" "$QUIRE_HOME" > "$OUT/consistent"

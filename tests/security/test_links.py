@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingest.watch.folders import WatchList
 from ingest.watch.watcher import Watcher
-from rag.cli import summary
+from quire.cli import summary
 from rag.settings import Settings
 from tests.helpers import write
 

@@ -15,12 +15,12 @@ import time
 
 import pytest
 
+from quire.cli import main
+from quire.engine import build_engine
+from quire.warm import socket_path
 from rag.answer.models import local_servers
-from rag.cli import main
-from rag.engine import build_engine
 from rag.errors import QuireError
 from rag.settings import Settings
-from rag.warm import socket_path
 from tests.helpers import free_port, write
 
 NOBODY = 65534

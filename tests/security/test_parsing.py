@@ -13,7 +13,7 @@ from PIL import Image
 
 from ingest.pages.pdfium import MAX_PIXELS, MAX_SIDE
 from ingest.sandbox import Sandbox
-from rag.chat import view
+from quire.chat import view
 from tests.helpers import write
 from tests.security.hostile import flate_bomb_pdf, many_pages_pdf, raw_pdf, text_stream
 

@@ -35,7 +35,7 @@ resource.setrlimit(resource.RLIMIT_AS, (2 << 30, hard))
 
 from ingest import pipeline
 from ingest.manifest import Manifest
-from rag.engine import Engine
+from quire.engine import Engine
 from rag.retrieval.embed import HashEmbedder
 from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.store import MemoryStore

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from rag.cli import clean_terminal, main
+from quire.cli import clean_terminal, main
 from tests.helpers import write
 from tests.unit.test_cli import env, run  # noqa: F401, F811  (env is a fixture)
 

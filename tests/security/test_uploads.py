@@ -7,7 +7,7 @@ import os
 import threading
 
 from ingest.uploads import Uploads
-from rag.chat.jobs import Writer
+from quire.chat.jobs import Writer
 from tests.helpers import write
 
 

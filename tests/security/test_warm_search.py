@@ -1,4 +1,4 @@
-"""A running watcher answers searches on a Unix socket (rag/warm.py): another user on the same
+"""A running watcher answers searches on a Unix socket (quire/warm.py): another user on the same
 computer must get nothing from it, even if QUIRE_HOME and the socket were opened up by mistake
 (the server checks the peer's user id, SO_PEERCRED). Idle, slow or hostile clients cannot
 exhaust it (issue 24), and a relative `--path` means the caller's folder, not the watcher's."""
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.engine import build_engine
+from quire.engine import build_engine
+from quire.warm import SearchServer, ask_server, fingerprint, socket_path
 from rag.settings import Settings
-from rag.warm import SearchServer, ask_server, fingerprint, socket_path
 from tests.helpers import write
 
 CLIENT = """
@@ -89,7 +89,7 @@ def _as_nobody(sock: str, fp: str) -> dict:
 
 @pytest.fixture
 def served(tmp_path, make_engine, monkeypatch):
-    import rag.warm as warm
+    import quire.warm as warm
 
     monkeypatch.setattr(warm, "READ_SECONDS", 1.0, raising=False)  # quick to test
     write(tmp_path / "notes" / "bread.md", "# Bread\n\nSourdough needs a starter fed daily.\n")
@@ -109,7 +109,7 @@ def _connect(path: str) -> socket.socket:
 
 def test_idle_clients_cannot_pile_up_threads(served):
     engine, path = served
-    cap = 8  # rag.warm.MAX_CLIENTS
+    cap = 8  # quire.warm.MAX_CLIENTS
     before = threading.active_count()
     idle = [_connect(path) for _ in range(40)]  # connected, and never a word
     try:
@@ -173,9 +173,9 @@ def watcher(tmp_path):
     env = env_for(home)
     root = Path(__file__).resolve().parents[2]
     for argv in (("ingest", str(tmp_path / "other")), ("watch", "add", str(notes))):
-        subprocess.run([sys.executable, "-m", "rag.cli", *argv], env=env, cwd=root, check=True,
+        subprocess.run([sys.executable, "-m", "quire.cli", *argv], env=env, cwd=root, check=True,
                        capture_output=True, timeout=120)  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "watch"], env=env, cwd="/",
+    proc = subprocess.Popen([sys.executable, "-m", "quire.cli", "watch"], env=env, cwd="/",
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     sock = socket_path(home)
     end = time.monotonic() + 60
@@ -200,7 +200,7 @@ def test_quire_watch_starts_serves_and_stops_with_the_fake_embedder(watcher):
 
 
 def test_a_relative_path_filter_is_the_callers(watcher, tmp_path, monkeypatch, capsys):
-    from rag.cli import main
+    from quire.cli import main
 
     proc, env, sock = watcher
     assert proc.poll() is None and sock.exists()

@@ -129,7 +129,7 @@ def test_refusal_looks_like_one(home):
 def test_question_while_indexing_says_what_it_could_not_use(home, monkeypatch):
     at = upload(start(), ("a.md", NOTE))
     indexed(home, 1)
-    from rag.chat.jobs import Writer
+    from quire.chat.jobs import Writer
 
     monkeypatch.setattr(Writer, "pending", lambda self: [str(home / "uploads" / "big.pdf")])
     at.run().chat_input[0].set_value("Bananas are yellow and rich in potassium").run()
@@ -252,7 +252,7 @@ def test_quotes_mode_and_scores(home):
 def test_a_question_sent_while_another_is_answered_is_not_lost(home):
     """Typing a question while an answer streams stops that run (Streamlit reruns the script),
     leaving the first question stored without its answer. The next run answers both, in order."""
-    from rag.chat.chats import ChatStore, Message
+    from quire.chat.chats import ChatStore, Message
 
     at = upload(start(), ("a.md", NOTE))
     indexed(home, 1)
@@ -307,8 +307,8 @@ def test_document_markdown_is_shown_as_text_never_rendered(home):
 def test_names_questions_and_model_ids_reach_streamlit_escaped(home, tmp_path, monkeypatch):
     """Issue 24: text the app did not write (a file's name, a question, the model id a local
     server reports) is passed through md, which the browser test shows fetches nothing."""
+    from quire.chat.view import md
     from rag.answer import models
-    from rag.chat.view import md
     from tests.unit.test_models import serving
 
     image = "![s](http://127.0.0.1:9/leak.png)"

@@ -7,7 +7,14 @@ import math
 
 import pytest
 
-from rag.bench.retrieval import format_report, mrr_at, ndcg_at, read_beir, recall_at, run_retrieval
+from quire.bench.retrieval import (
+    format_report,
+    mrr_at,
+    ndcg_at,
+    read_beir,
+    recall_at,
+    run_retrieval,
+)
 from rag.errors import QuireError
 from tests.helpers import write
 
@@ -72,7 +79,7 @@ def test_not_a_beir_folder(tmp_path, settings):
 
 
 def test_bench_ingest_pieces(tmp_path):
-    from rag.bench.ingest import ingest_process, pdf_extraction
+    from quire.bench.ingest import ingest_process, pdf_extraction
     from tests.helpers import write
     from tests.pdfs import make_pdf
 

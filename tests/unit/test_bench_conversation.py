@@ -9,9 +9,7 @@ import re
 
 import pytest
 
-from rag.answer.followup import depends_on_chat
-from rag.answer.generate import ScriptedGenerator
-from rag.bench.conversation import (
+from quire.bench.conversation import (
     FIRST,
     FOLLOWUP,
     SUBJECT_CHANGE,
@@ -22,13 +20,15 @@ from rag.bench.conversation import (
     squad_chats,
     title_phrase,
 )
-from rag.bench.refusal import (
+from quire.bench.refusal import (
     balanced_accuracy,
     choose_threshold,
     format_refusal,
     run_refusal,
     split_queries,
 )
+from rag.answer.followup import depends_on_chat
+from rag.answer.generate import ScriptedGenerator
 from rag.errors import QuireError
 from rag.settings import Settings
 from tests.helpers import write
@@ -246,7 +246,7 @@ class Rewriter(ScriptedGenerator):
 
 
 def test_conversation_on_squad_like_folder(tmp_path, fake_settings, monkeypatch):
-    monkeypatch.setattr("rag.engine.make_generator", lambda s: Rewriter())
+    monkeypatch.setattr("quire.engine.make_generator", lambda s: Rewriter())
     folder = tiny_squad(tmp_path / "squad")
     r = run_conversation(
         folder, fake_settings, chats=3, rewrite_questions=2, workdir=tmp_path / "w"
@@ -289,7 +289,7 @@ def test_conversation_skips_rewrites_when_no_model_loads(tmp_path, fake_settings
     def no_model(settings):
         raise QuireError("no GGUF model file")
 
-    monkeypatch.setattr("rag.engine.make_generator", no_model)
+    monkeypatch.setattr("quire.engine.make_generator", no_model)
     r = run_conversation(tiny_squad(tmp_path / "squad"), fake_settings, chats=2)
     assert "no GGUF model file" in r["rewrites"]["skipped"]
     assert r["groups"][FOLLOWUP]["n"] == 4
@@ -363,7 +363,7 @@ def test_refusal_refuses_a_folder_it_cannot_split(tmp_path, fake_settings):
 
 
 def test_capped_threshold_keeps_false_refusals_under_the_cap():
-    from rag.bench.refusal import capped_threshold
+    from quire.bench.refusal import capped_threshold
 
     answerable = [0.3, 0.5, 0.6, 0.7, 0.8, 0.8, 0.9, 0.9, 0.9, 0.9] * 2  # 20 values
     unanswerable = [0.2, 0.3, 0.4, 0.55]
@@ -377,7 +377,7 @@ def test_capped_threshold_keeps_false_refusals_under_the_cap():
 def test_bench_answers_runs_the_default_path_and_budgets(tmp_path, fake_settings):
     """`quire bench answers` on a SQuAD-like folder with fakes: every mode row, the default's
     resolution, and a budget row are there."""
-    from rag.bench.answers import format_answers, run_answers
+    from quire.bench.answers import format_answers, run_answers
 
     folder = tiny_squad(tmp_path / "squad")
     r = run_answers(folder, fake_settings, questions=2, llm_questions=1, budgets=(300,))
@@ -388,7 +388,7 @@ def test_bench_answers_runs_the_default_path_and_budgets(tmp_path, fake_settings
 
 
 def test_bench_commands_run_from_the_cli(tmp_path, monkeypatch, capsys):
-    from rag.cli import main
+    from quire.cli import main
 
     monkeypatch.setenv("QUIRE_HOME", str(tmp_path / "h"))
     monkeypatch.setenv("QUIRE_EMBEDDER", "fake")

@@ -1,9 +1,9 @@
 import pytest
 
+from quire.chat.chats import ChatStore, Message, answer_data
 from rag.answer.answerer import Answer
 from rag.answer.citations import Citation
 from rag.answer.followup import Turn
-from rag.chat.chats import ChatStore, Message, answer_data
 from rag.errors import QuireError
 from rag.retrieval.retrieve import Hit
 from rag.types import Chunk

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.cli import main
+from quire.cli import main
 from tests.helpers import bump_mtime, write
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,7 +141,7 @@ def test_sync_missing_folder(env, capsys):
 
 def test_help_is_fast_and_imports_no_heavy_library():
     probe = (
-        "import sys, rag.cli; rag.cli._parser(); "
+        "import sys, quire.cli; quire.cli._parser(); "
         "heavy = [m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_cpp', "
         "'streamlit') if m in sys.modules]; print(heavy)"
     )

@@ -1,7 +1,7 @@
 import threading
 
 from ingest.uploads import Uploads
-from rag.chat.jobs import DONE, FAILED, Writer
+from quire.chat.jobs import DONE, FAILED, Writer
 from tests.helpers import write
 
 

@@ -1,8 +1,8 @@
 import pytest
 
 from ingest.sandbox import Sandbox
+from quire.chat import view
 from rag.answer.generate import QuotingGenerator
-from rag.chat import view
 from rag.errors import QuireError
 from tests.helpers import write
 from tests.pdfs import make_pdf
@@ -68,7 +68,7 @@ def test_marked_text_reads_back_exactly_once_unescaped():
     """Each character is escaped once: an apostrophe must not show as "&#x27;" on the page."""
     import html
 
-    from rag.chat.view import marked
+    from quire.chat.view import marked
 
     text = "It's X'53' & <b>[x](y)</b> # $5 \"q\""
     out = marked(text, 0, 4)

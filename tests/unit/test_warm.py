@@ -1,4 +1,4 @@
-"""Searches served by a running watcher (rag/warm.py): the same results as searching in the
+"""Searches served by a running watcher (quire/warm.py): the same results as searching in the
 process, settings that differ are not served, bad requests and stale sockets do no harm."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import stat
 
 import pytest
 
-from rag.cli import main
-from rag.warm import SearchServer, ask_server, hit_from, socket_path
+from quire.cli import main
+from quire.warm import SearchServer, ask_server, hit_from, socket_path
 from tests.helpers import write
 
 
@@ -96,7 +96,7 @@ def test_a_stale_socket_means_searching_here(tmp_path, make_engine):
 
 
 def test_quire_search_asks_the_server_first(tmp_path, monkeypatch, capsys):
-    from rag.engine import build_engine
+    from quire.engine import build_engine
 
     monkeypatch.setenv("QUIRE_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("QUIRE_EMBEDDER", "fake")
@@ -125,8 +125,8 @@ def test_quire_search_asks_the_server_first(tmp_path, monkeypatch, capsys):
 
 
 def test_a_relative_path_filter_selects_what_it_would_here(tmp_path, monkeypatch):
+    from quire.warm import absolute_filter
     from rag.retrieval.retrieve import Filters
-    from rag.warm import absolute_filter
 
     sources = [str(tmp_path / p) for p in ("notes/bread.md", "notes/sub/x.py", "notesy/y.md")]
     sources.append(os.path.expanduser("~/z.md"))
@@ -144,7 +144,7 @@ def test_a_relative_path_filter_selects_what_it_would_here(tmp_path, monkeypatch
 
 
 def test_the_client_checks_who_runs_the_server(served):
-    from rag.warm import peer_uid
+    from quire.warm import peer_uid
 
     engine, _ = served
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:

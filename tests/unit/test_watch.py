@@ -368,6 +368,6 @@ def test_the_app_watches_only_when_no_other_process_does(tmp_path, make_engine):
 
 
 def serve(engine):
-    from rag.warm import SearchServer
+    from quire.warm import SearchServer
 
     return SearchServer(engine, engine.settings.home).start()

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from quire.bench.retrieval import corpus_files, percentile, read_beir
 from rag.answer.citations import MARKER
-from rag.bench.retrieval import corpus_files, percentile, read_beir
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -73,7 +73,7 @@ def run_answers(
 ) -> dict:
     """Index the kept articles, then measure refusals, the default (auto) mode, quotes mode
     and llm mode (at each prompt budget in `budgets` too)."""
-    from rag.engine import build_engine
+    from quire.engine import build_engine
 
     beir = folder / "beir"
     if not (folder / "answers.jsonl").is_file() or not beir.is_dir():

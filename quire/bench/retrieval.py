@@ -136,7 +136,7 @@ def run_retrieval(
 
     With `workdir`, the documents and the home are kept there, so a second run re-ingests
     nothing (its ingest figures then time an unchanged re-ingest)."""
-    from rag.engine import build_engine
+    from quire.engine import build_engine
 
     corpus, queries, qrels = read_beir(folder)
     qids = [q for q in queries if q in qrels]

@@ -13,10 +13,10 @@ import re
 import sys
 import time
 
+from quire.warm import socket_path as warm_socket
 from rag.errors import QuireError, is_disk_full
 from rag.home import check_home, private_files, private_home
 from rag.types import FAILED, SKIPPED, FileResult, IngestReport
-from rag.warm import socket_path as warm_socket
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +77,7 @@ def _open_store_in_child(argv_command: str) -> None:
     if settings.chroma_url or settings.embedder != "local" or not settings.cli_fork:
         return
     if argv_command == "search" and settings.warm_search and warm_socket(settings.home).exists():
-        return  # a running `quire watch` answers (rag/warm.py); no store to open
+        return  # a running `quire watch` answers (quire/warm.py); no store to open
     try:
         check_home(settings.home)  # before the child creates anything there
     except QuireError:
@@ -301,7 +301,7 @@ def _filter_arguments(c: argparse.ArgumentParser) -> None:
 def _engine(follow_links: bool = False):
     import dataclasses
 
-    from rag.engine import build_engine  # heavy imports wait until a command needs them
+    from quire.engine import build_engine  # heavy imports wait until a command needs them
     from rag.settings import Settings
 
     settings = Settings.from_env()
@@ -439,11 +439,11 @@ def _watch_run() -> int:
 
 
 def _search_server(engine):
-    """Answer `quire search` from this warm process (rag/warm.py), on an engine of its own."""
+    """Answer `quire search` from this warm process (quire/warm.py), on an engine of its own."""
     if not engine.settings.warm_search:
         return None
-    from rag.engine import build_engine
-    from rag.warm import SearchServer
+    from quire.engine import build_engine
+    from quire.warm import SearchServer
 
     try:
         engine.embedder.warm_up()  # the query embedder
@@ -505,13 +505,13 @@ def _search(args) -> int:
 
 
 def _warm_search(args):
-    """(hits, documents) from a running `quire watch` (rag/warm.py), or None if none answers."""
+    """(hits, documents) from a running `quire watch` (quire/warm.py), or None if none answers."""
     from rag.settings import Settings
 
     settings = Settings.from_env()
     if not settings.warm_search:
         return None
-    from rag.warm import ask_server, hit_from
+    from quire.warm import ask_server, hit_from
 
     request = {"query": args.query, "k": args.k, "mode": args.mode, "docs": args.docs,
                "path": args.path, "kinds": list(args.type)}  # fmt: skip
@@ -537,8 +537,8 @@ def _warm_search(args):
 def _ask(args) -> int:
     from dataclasses import asdict, replace
 
-    from rag.chat.chats import ChatStore, Message, answer_data
-    from rag.engine import build_engine
+    from quire.chat.chats import ChatStore, Message, answer_data
+    from quire.engine import build_engine
     from rag.retrieval.retrieve import Filters
     from rag.settings import Settings
 
@@ -618,7 +618,7 @@ def _chat_for(args, chats):
 
 
 def _chats(args) -> int:
-    from rag.chat.chats import ChatStore
+    from quire.chat.chats import ChatStore
     from rag.settings import Settings
 
     settings = Settings.from_env()
@@ -754,12 +754,12 @@ def _print_documents(docs, query: str, as_json: bool, none: str) -> int:
 
 
 def _bench(args, module: str, run: str, fmt: str, *where, **options) -> int:
-    """Run `rag.bench.<module>.<run>(*where, settings, log=..., **options)`; print its report."""
+    """Run `quire.bench.<module>.<run>(*where, settings, log=..., **options)`; print its report."""
     import importlib
 
     from rag.settings import Settings
 
-    bench = importlib.import_module(f"rag.bench.{module}")
+    bench = importlib.import_module(f"quire.bench.{module}")
     result = getattr(bench, run)(
         *where,
         Settings.from_env(),
@@ -994,7 +994,3 @@ class _Bar:
             self.bar.update(1)
             name = clean_terminal(os.path.basename(result.path))[:30]
             self.bar.set_postfix_str(name, refresh=False)
-
-
-if __name__ == "__main__":
-    run()

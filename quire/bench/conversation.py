@@ -29,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from quire.bench.retrieval import corpus_files, read_beir
 from rag.answer.followup import Turn, check_rewrite, context_forms, depends_on_chat
 from rag.answer.policy import policy
-from rag.bench.retrieval import corpus_files, read_beir
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -240,7 +240,7 @@ def run_conversation(
     """Index the corpus once, play the chats, compare each turn in the chat with it alone.
 
     With `workdir`, the documents and the index are kept there (a rerun embeds nothing)."""
-    from rag.engine import build_engine
+    from quire.engine import build_engine
 
     began = time.perf_counter()
     squad = _squad_root(folder)

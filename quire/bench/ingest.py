@@ -79,7 +79,7 @@ def run_ingest_bench(
 
 def _documents(folder: Path, work: Path, log) -> Path:
     if (folder / "corpus.jsonl").is_file():
-        from rag.bench.retrieval import read_beir, write_corpus
+        from quire.bench.retrieval import read_beir, write_corpus
 
         corpus, _, _ = read_beir(folder)
         log(f"writing {len(corpus)} BEIR documents as Markdown notes")
@@ -174,7 +174,7 @@ def embedding(docs: Path, settings: Settings, rounds: int = 2) -> dict:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from rag.engine import make_embedder
+    from quire.engine import make_embedder
     from rag.retrieval.embed import bundled_embedder_path, cpu_has_bf16
 
     def local(precision: str):
@@ -265,7 +265,7 @@ def peak():
     # The parse worker, reaped by now (its finaliser was registered after this hook).
     print("WORKER_RSS_KB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)
 atexit.register(peak)
-from rag.cli import main
+from quire.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from quire.bench.retrieval import read_beir, write_corpus
 from rag.answer.answerer import AnswerSettings
-from rag.bench.retrieval import read_beir, write_corpus
 from rag.errors import QuireError
 from rag.settings import Settings
 
@@ -120,7 +120,7 @@ def run_refusal(
     With `workdir`, each corpus's documents and index are kept in a folder named after the
     corpus, so a rerun with the same arguments embeds nothing (other arguments re-embed only
     the documents that changed)."""
-    from rag.engine import build_engine, make_embedder
+    from quire.engine import build_engine, make_embedder
 
     began = time.perf_counter()
     embedder = make_embedder(settings)  # loaded once, shared by every corpus's engine
