@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ingest.formats import kind_named
 from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
 from rag.answer.answerer import Answerer, AnswerSettings, AnswerStream
@@ -194,6 +195,21 @@ def build_engine(
         LexicalIndex(settings.lexical_path),
         Manifest(settings.manifest_path),
     )
+
+
+def make_filters(path: str | None = None, types: Sequence[str] = ()) -> Filters:
+    """Search filters from what a user typed: a folder, file or glob, and file types by any
+    name a format has ("md", ".PDF", "Excel"); QuireError for an unknown type."""
+    kinds = []
+    for t in types:
+        kind = kind_named(t)
+        if kind is None:
+            raise QuireError(
+                f"unknown file type {t!r}: use a file name's ending, such as md, pdf, docx, "
+                "xlsx, pptx, html, epub, ipynb, eml, csv, js"
+            )
+        kinds.append(kind)
+    return Filters(path=path, kinds=tuple(dict.fromkeys(kinds)))
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -187,11 +187,11 @@ class SearchServer:
                 raise ValueError("kinds must be a list of file types")
         except ValueError as exc:
             return {"error": f"bad request: {exc}"}
-        from rag.retrieval.retrieve import Filters
+        from quire.engine import make_filters
 
         try:
             with self._lock:
-                filters = Filters(path=path, kinds=tuple(kinds))
+                filters = make_filters(path, kinds)
                 if docs:
                     found = self.engine.search_documents(query, k=k, filters=filters, mode=mode)
                     return {"documents": [document_dict(d) for d in found]}

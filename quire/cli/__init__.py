@@ -482,9 +482,9 @@ def _search(args) -> int:
     if warm is not None:
         hits, docs = warm
     else:
-        from rag.retrieval.retrieve import Filters
+        from quire.engine import make_filters
 
-        filters = Filters(path=args.path, kinds=tuple(args.type))
+        filters = make_filters(args.path, args.type)
         if args.docs:
             docs = _engine().search_documents(args.query, k=args.k, filters=filters, mode=args.mode)
         else:
@@ -538,8 +538,7 @@ def _ask(args) -> int:
     from dataclasses import asdict, replace
 
     from quire.chat.chats import ChatStore, Message, answer_data
-    from quire.engine import build_engine
-    from rag.retrieval.retrieve import Filters
+    from quire.engine import build_engine, make_filters
     from rag.settings import Settings
 
     settings = Settings.from_env()
@@ -547,7 +546,7 @@ def _ask(args) -> int:
         from pathlib import Path
 
         settings = replace(settings, llm_model=Path(args.model).expanduser().resolve(), llm_url="")
-    filters = Filters(path=args.path, kinds=tuple(args.type))
+    filters = make_filters(args.path, args.type)
     private_home(settings.home)
     chats = ChatStore(settings.chats_path)
     chat = _chat_for(args, chats)

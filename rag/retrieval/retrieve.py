@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from ingest.formats import kind_named
 from rag.errors import QuireError
 from rag.retrieval.embed import Embedder
 from rag.retrieval.lexical import LexicalIndex
@@ -31,22 +30,12 @@ ALONGSIDE = True
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict a search: `path` is a folder or file prefix, or a glob; `kinds` file types."""
+    """Restrict a search: `path` is a folder or file prefix, or a glob; `kinds` file kinds as
+    the index records them ("markdown", "pdf"; `quire.engine.make_filters` reads a user's
+    "md" or ".PDF")."""
 
     path: str | None = None
     kinds: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        kinds = []
-        for k in self.kinds:
-            kind = kind_named(k)
-            if kind is None:
-                raise QuireError(
-                    f"unknown file type {k!r}: use a file name's ending, such as md, pdf, docx, "
-                    "xlsx, pptx, html, epub, ipynb, eml, csv, js"
-                )
-            kinds.append(kind)
-        object.__setattr__(self, "kinds", tuple(dict.fromkeys(kinds)))
 
     def sources(self, all_sources: Sequence[str]) -> list[str] | None:
         """The indexed files the path filter lets through (None: no path filter)."""

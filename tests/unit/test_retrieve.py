@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from quire.engine import make_filters
 from rag.errors import QuireError
 from rag.retrieval.retrieve import Filters, diversify, fuse, rank_documents, with_page_evidence
 from rag.types import Chunk
@@ -97,9 +98,9 @@ def test_filters_resolve_prefix_glob_and_kinds(tmp_path):
     assert Filters(path="/n/*.md").sources(sources) == ["/n/a.md"]
     assert Filters(path="*.pdf").sources(sources) == ["/n/sub/b.pdf"]
     assert Filters().sources(sources) is None
-    assert Filters(kinds=("md", "PDF", ".py")).kinds == ("markdown", "pdf", "python")
+    assert make_filters(types=("md", "PDF", ".py")).kinds == ("markdown", "pdf", "python")
     with pytest.raises(QuireError, match="unknown file type"):
-        Filters(kinds=("dwg",))
+        make_filters(types=("dwg",))
 
 
 @pytest.fixture
@@ -119,7 +120,7 @@ def test_search_modes_and_filters(library):
     for mode in ("hybrid", "dense", "keyword"):
         hits = engine.search("owls hunt mice at night", k=2, mode=mode)
         assert hits[0].chunk.source == str(d / "birds" / "owls.md"), mode
-    only_code = engine.search("mice", k=5, filters=Filters(kinds=("py",)))
+    only_code = engine.search("mice", k=5, filters=Filters(kinds=("python",)))
     assert {h.chunk.source for h in only_code} == {str(d / "code" / "mice.py")}
     in_birds = engine.search("mice", k=5, filters=Filters(path=str(d / "birds")))
     assert {h.chunk.source for h in in_birds} <= {
@@ -179,7 +180,7 @@ def test_search_documents_ranks_files_and_finds_them_by_name(library):
     assert found[0].source == str(d / "birds" / "gulls.md")
     named = engine.search_documents("notes", k=1, mode="keyword")  # only its file name says so
     assert named[0].source == str(d / "notes.txt")
-    only_code = engine.search_documents("mice", k=5, filters=Filters(kinds=("py",)))
+    only_code = engine.search_documents("mice", k=5, filters=Filters(kinds=("python",)))
     assert [x.source for x in only_code] == [str(d / "code" / "mice.py")]
 
 
