@@ -26,7 +26,7 @@ install: $(STAMP) ocr prepare
 # the cache folder outside the checkout, keyed by the model's contents: instant once made,
 # reused by every later install and clone. No question or test waits for it.
 prepare: $(STAMP)
-	$(PY) -m rag.retrieval.onnx_embed
+	$(VENV)/bin/quire prepare
 
 # OCR of scans and images is Debian's Tesseract (chosen in BENCHMARKS.md, "OCR"); more
 # languages: apt-get install tesseract-ocr-deu ... and QUIRE_OCR_LANGUAGES=eng+deu.

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from quire.engine import Engine
+from quire.engine import Engine, build_engine
 from rag.retrieval.embed import HashEmbedder
-from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.store import MemoryStore
 from rag.settings import Settings
 
@@ -23,10 +22,11 @@ def pytest_sessionstart(session):
     the cache folder, as the app and the CLI do), so none waits for it with a clock running.
     Run without `make install`, the preparation happens here, once, before any test; tests
     about preparation itself use caches of their own."""
-    from rag.retrieval.onnx_embed import prepare
+    from quire.engine import prepare
 
-    if os.environ.get("QUIRE_EMBEDDER", "local") != "fake":
-        prepare(log=lambda m: print(f"\nquire tests: {m}", file=sys.stderr, flush=True))
+    settings = Settings.from_env()
+    if settings.embedder != "fake":
+        prepare(settings, log=lambda m: print(f"\nquire tests: {m}", file=sys.stderr, flush=True))
 
 
 @pytest.fixture
@@ -37,21 +37,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def make_engine(settings):
     """Build engines over one home; each call may override settings, embedder or store."""
-    from ingest.manifest import Manifest
-
     built = []
 
     def make(embedder=None, store=None, generator=None, **overrides) -> Engine:
         s = Settings(**{**settings.__dict__, **overrides})
-        s.home.mkdir(parents=True, exist_ok=True)
-        engine = Engine(
-            s,
-            embedder or HashEmbedder(),
-            store or MemoryStore(),
-            LexicalIndex(s.lexical_path),
-            Manifest(s.manifest_path),
-            generator=generator,
-        )
+        engine = build_engine(s, store or MemoryStore(), embedder or HashEmbedder(), generator)
         built.append(engine)
         return engine
 

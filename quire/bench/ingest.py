@@ -175,7 +175,8 @@ def embedding(docs: Path, settings: Settings, rounds: int = 2) -> dict:
     from sentence_transformers import SentenceTransformer
 
     from quire.engine import make_embedder
-    from rag.retrieval.embed import bundled_embedder_path, cpu_has_bf16
+    from rag.retrieval.backends.bundled import bundled_embedder_path
+    from rag.retrieval.embed import cpu_has_bf16
 
     def local(precision: str):
         return make_embedder(replace(settings, embedder="local", embed_precision=precision))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from rag.errors import QuireError
-from rag.retrieval.embed import prepare_torch
+from rag.retrieval.backends.torch import prepare_torch
 from rag.types import Hit
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.retrieval.embed import SentenceTransformerEmbedder
+from rag.retrieval.backends.torch import SentenceTransformerEmbedder
 
 
 def pytest_collection_modifyitems(items):

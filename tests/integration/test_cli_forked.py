@@ -60,8 +60,9 @@ from rag.retrieval.forked import ForkedStore
 store = ForkedStore.start(Path(sys.argv[1]))
 os.kill(store.pid, signal.SIGKILL)  # the child dies before it answers anything
 os.waitpid(store.pid, 0)
-from rag.retrieval.embed import LocalEmbedder
-vector = LocalEmbedder().embed_queries(["descale the kettle"])[0]
+from quire.engine import make_embedder
+from rag.settings import Settings
+vector = make_embedder(Settings.from_env()).embed_queries(["descale the kettle"])[0]
 hits = store.query(vector, 2)
 print(json.dumps([h.chunk.source for h in hits]))
 """

@@ -13,8 +13,9 @@ from dataclasses import replace
 import pytest
 
 from quire.engine import build_engine
-from rag.retrieval.embed import LocalEmbedder, SentenceTransformerEmbedder, resolve_precision
-from rag.retrieval.onnx_embed import OnnxEmbedder
+from rag.retrieval.backends.onnx import OnnxEmbedder
+from rag.retrieval.backends.torch import SentenceTransformerEmbedder
+from rag.retrieval.embed import LocalEmbedder, resolve_precision
 from rag.retrieval.store import MemoryStore
 from rag.settings import Settings
 from tests.helpers import write

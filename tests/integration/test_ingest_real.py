@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ingest.chunk import chunk_document
 from ingest.load import load
-from rag.retrieval.embed import BUNDLED_EMBEDDER
+from rag.retrieval.backends.bundled import BUNDLED_EMBEDDER
 from rag.retrieval.store import ChromaStore
 from rag.tokens import encoding
 from tests.helpers import bump_mtime, write

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.retrieval.embed import LocalEmbedder, bundled_embedder_path
-from rag.settings import default_cache
+from rag.retrieval.backends.bundled import bundled_embedder_path
 from tests.helpers import write
 
 QUIRE = str(Path(sys.executable).parent / "quire")
@@ -49,7 +48,12 @@ def texts():
 
 
 def test_onnx_vectors_and_token_counts_agree_with_torch(real_embedder, texts):
-    local = LocalEmbedder(cache=default_cache(), precision="int8")
+    from dataclasses import replace
+
+    from quire.engine import make_embedder
+    from rag.settings import Settings
+
+    local = make_embedder(replace(Settings.from_env(), embed_precision="int8"))
     torch_vectors = np.array(real_embedder.embed(texts))
     fp32 = np.array(local.embed_queries(texts))
     cosine = (torch_vectors * fp32).sum(axis=1)
@@ -118,7 +122,8 @@ def test_prepare_exports_both_precisions_checked_against_torch(tmp_path):
     import shutil
     from dataclasses import replace
 
-    from rag.retrieval.onnx_embed import MIN_COSINE, prepare
+    from quire.engine import prepare
+    from rag.retrieval.backends.onnx_export import MIN_COSINE
     from rag.settings import Settings
 
     s = replace(Settings.from_env({"QUIRE_HOME": str(tmp_path / "home")}), cache=tmp_path / "c")

@@ -34,10 +34,8 @@ soft, hard = resource.getrlimit(resource.RLIMIT_AS)
 resource.setrlimit(resource.RLIMIT_AS, (2 << 30, hard))
 
 from ingest import pipeline
-from ingest.manifest import Manifest
-from quire.engine import Engine
+from quire.engine import build_engine
 from rag.retrieval.embed import HashEmbedder
-from rag.retrieval.lexical import LexicalIndex
 from rag.retrieval.store import MemoryStore
 from rag.settings import Settings
 
@@ -46,8 +44,7 @@ home.mkdir(parents=True, exist_ok=True)
 links = {"follow_links": follow} if "follow_links" in Settings.__dataclass_fields__ else {}
 s = Settings(home=home, embedder="fake", max_file_mb=1.0, parse_worker="inline",
              chunk_tokens=64, chunk_overlap=8, **links)
-engine = Engine(s, HashEmbedder(), MemoryStore(), LexicalIndex(s.lexical_path),
-                Manifest(s.manifest_path))
+engine = build_engine(s, MemoryStore(), HashEmbedder())
 discover = pipeline.discover
 
 def discover_then_swap(*args, **kwargs):

@@ -141,7 +141,7 @@ def test_sync_missing_folder(env, capsys):
 
 def test_help_is_fast_and_imports_no_heavy_library():
     probe = (
-        "import sys, quire.cli; quire.cli._parser(); "
+        "import sys, quire.cli; quire.cli.parser(); "
         "heavy = [m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_cpp', "
         "'streamlit') if m in sys.modules]; print(heavy)"
     )

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from quire import engine
+from quire.engine import make_embedder, prepare
 from rag.errors import QuireError, SettingsError
-from rag.retrieval import embed, onnx_embed
-from rag.retrieval.embed import LocalEmbedder, resolve_precision
-from rag.retrieval.onnx_embed import Recipe, Unsupported, cache_folder, model_file, read_recipe
+from rag.retrieval import embed
+from rag.retrieval.backends import onnx_export
+from rag.retrieval.backends.onnx import Recipe, Unsupported, read_recipe
+from rag.retrieval.backends.onnx_export import cache_folder, model_file
+from rag.retrieval.embed import resolve_precision
 from rag.settings import Settings, default_cache
 
 
@@ -106,19 +110,18 @@ def test_prepare_makes_every_precision_and_is_instant_after(tmp_path, monkeypatc
         made.append(precision)
         (out / f"model-{precision}.onnx").write_bytes(b"onnx")
 
-    monkeypatch.setattr(onnx_embed, "_make", fake_make)
+    monkeypatch.setattr(onnx_export, "_make", fake_make)
     s = Settings(home=tmp_path / "h", embed_model=folder, cache=tmp_path / "c")
     said = []
-    files = onnx_embed.prepare(s, log=said.append)
+    files = prepare(s, log=said.append)
     assert [f.name for f in files] == ["model-fp32.onnx", "model-int8.onnx"]
     assert made == ["fp32", "int8"] and len(said) == 2
-    assert onnx_embed.prepare(s, log=said.append) == files and len(made) == 2 and len(said) == 2
-    assert onnx_embed.prepare(s, ["int8"]) == files[1:]
+    assert prepare(s, log=said.append) == files and len(made) == 2 and len(said) == 2
+    assert prepare(s, ["int8"]) == files[1:]
     from dataclasses import replace
 
-    assert onnx_embed.prepare(replace(s, embedder="fake")) == []
-    assert onnx_embed.prepare(replace(s, embed_backend="torch")) == []
-    assert onnx_embed.main(["fp16"]) == 2
+    assert prepare(replace(s, embedder="fake")) == []
+    assert prepare(replace(s, embed_backend="torch")) == []
 
 
 def test_two_threads_wanting_the_file_export_it_once(tmp_path, monkeypatch):
@@ -130,7 +133,7 @@ def test_two_threads_wanting_the_file_export_it_once(tmp_path, monkeypatch):
         time.sleep(0.3)  # long enough for the other caller to arrive and wait
         (out / f"model-{precision}.onnx").write_bytes(b"onnx")
 
-    monkeypatch.setattr(onnx_embed, "_make", fake_make)
+    monkeypatch.setattr(onnx_export, "_make", fake_make)
     got = []
     threads = [
         threading.Thread(target=lambda: got.append(model_file(folder, tmp_path / "c", "fp32")))
@@ -161,14 +164,17 @@ class FakeTorch:
 
 def test_a_model_onnx_cannot_run_falls_back_to_torch_saying_so_once(tmp_path, monkeypatch):
     folder = model_folder(tmp_path / "m", ("Transformer", "Pooling", "Dense"), "mean_tokens")
-    monkeypatch.setattr(embed, "SentenceTransformerEmbedder", FakeTorch)
+    monkeypatch.setattr(engine, "_torch", FakeTorch)
     said = []
-    e = LocalEmbedder(folder, cache=tmp_path / "c", precision="int8", log=said.append)
+    s = Settings(tmp_path / "h", embed_model=folder, cache=tmp_path / "c", embed_precision="int8")
+    e = make_embedder(s, log=said.append)
     assert e.embed_queries(["a"]) == [[1.0, 0.0]] and e.embed(["b"]) == [[1.0, 0.0]]
     e.embed_queries(["again"])
     assert e.count_tokens(["two words"]) == [2]  # the torch model's tokenizer
     assert len(said) == 2 and all("torch instead" in m for m in said)  # fp32, int8: once each
-    strict = LocalEmbedder(folder, cache=tmp_path / "c", precision="int8", backend="onnx")
+    from dataclasses import replace
+
+    strict = make_embedder(replace(s, embed_backend="onnx"))
     with pytest.raises(Unsupported):
         strict.embed_queries(["a"])
     assert not (tmp_path / "c" / "onnx").exists() or not any(
@@ -177,10 +183,12 @@ def test_a_model_onnx_cannot_run_falls_back_to_torch_saying_so_once(tmp_path, mo
 
 
 def test_torch_backend_never_touches_onnx(tmp_path, monkeypatch):
-    monkeypatch.setattr(embed, "SentenceTransformerEmbedder", FakeTorch)
-    monkeypatch.setattr(onnx_embed, "model_file", lambda *a, **k: pytest.fail("ONNX used"))
+    monkeypatch.setattr(engine, "_torch", FakeTorch)
+    monkeypatch.setattr(engine, "_onnx_file", lambda *a, **k: pytest.fail("ONNX used"))
     FakeTorch.made = []
-    e = LocalEmbedder(tmp_path / "any", cache=tmp_path / "c", precision="fp32", backend="torch")
+    s = Settings(tmp_path / "h", embed_model=tmp_path / "any", cache=tmp_path / "c",
+                 embed_precision="fp32", embed_backend="torch")  # fmt: skip
+    e = make_embedder(s)
     e.embed_queries(["q"])
     e.embed(["d"])
     e.count_tokens(["t"])
