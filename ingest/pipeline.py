@@ -50,7 +50,7 @@ class _Silent:
 
 class Ingestor:
     """Runs ingest, sync, remove and reindex against one embedder, the two indexes (vectors
-    and keywords) and the manifest."""
+    and keywords) and the manifest, parsing files in `sandbox`."""
 
     def __init__(
         self,
@@ -59,18 +59,19 @@ class Ingestor:
         store: Store,
         lexical: LexicalIndex,
         manifest: Manifest,
+        sandbox: Sandbox,
     ):
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.lexical = lexical
         self.manifest = manifest
-        self.sandbox = Sandbox.from_settings(settings)  # parses files in a child process
+        self.sandbox = sandbox  # parses files in a child process
         self.lock = write_lock(settings.home)
         # Told who holds the library when another process is writing to it, before waiting.
         self.on_wait: Callable[[str], None] | None = None
         self.parse_ahead = settings.parse_ahead
-        self.reader = Reader(settings, manifest, self.sandbox, embedder)
+        self.reader = Reader(settings, manifest, sandbox, embedder)
         self.writer = Writer(settings, embedder, store, lexical, manifest)
 
     @contextmanager

@@ -9,6 +9,7 @@ from dataclasses import replace
 from ingest.formats import kind_named
 from ingest.manifest import INDEXED, Manifest
 from ingest.pipeline import Ingestor, Progress
+from ingest.sandbox import Sandbox
 from rag.answer.answerer import Answerer, AnswerSettings, AnswerStream
 from rag.answer.generate import Generator, LlamaGenerator, QuotingGenerator
 from rag.answer.server import OpenAIGenerator
@@ -39,7 +40,9 @@ class Engine:
         self.store = store
         self.lexical = lexical
         self.manifest = manifest
-        self.ingestor = Ingestor(settings, embedder, store, lexical, manifest)
+        self.ingestor = Ingestor(
+            settings, embedder, store, lexical, manifest, Sandbox.from_settings(settings)
+        )
         reranker = None
         if settings.rerank_model is not None:
             from rag.retrieval.rerank import CrossEncoderReranker
