@@ -163,14 +163,14 @@ def related_rows(engine, folder: Path, work: Path) -> dict[str, dict[str, float]
 
 def embed_names() -> None:
     """Trial: the embedder sees the file's name (its stem's words) before the heading path."""
-    import ingest.pipeline
+    import ingest.commit
     from ingest.chunk import _with_context
     from rag.retrieval.lexical import name_words
 
     def embedding_text(chunk):
         return _with_context((name_words(Path(chunk.source).stem), *chunk.heading), chunk.text)
 
-    ingest.pipeline.embedding_text = embedding_text
+    ingest.commit.embedding_text = embedding_text
 
 
 def run_corpus(folder: Path, work: Path, max_queries: int, seed: int, log) -> dict:

@@ -199,6 +199,7 @@ def build_engine(
         store,
         LexicalIndex(settings.lexical_path),
         Manifest(settings.manifest_path),
+        make_sandbox(settings),
     )
     engine: Engine
     retriever = Retriever(
@@ -250,6 +251,14 @@ def early_store(command: str, settings: Settings | None = None) -> Store | None:
     from rag.retrieval.forked import ForkedStore
 
     return ForkedStore.start(settings.chroma_dir)
+
+
+def make_sandbox(settings: Settings):
+    """Where files are parsed and pages rendered: a worker process with limits, or in this
+    process (QUIRE_PARSE_WORKER=inline, no protection)."""
+    from ingest.sandbox import Sandbox
+
+    return Sandbox.from_settings(settings)
 
 
 def make_reranker(settings: Settings):

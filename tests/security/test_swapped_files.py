@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import pipeline
+from ingest import prepare
 from ingest.uploads import Uploads
 from tests.helpers import deadline, write
 
@@ -118,8 +118,8 @@ def test_a_file_that_grows_past_the_limit_while_read_fails_with_a_clear_reason(
         with open(log, "ab") as f:
             f.write(b"line\n" * 400_000)  # 2 MB
 
-    if hasattr(pipeline, "open_document"):
-        real_open = pipeline.open_document
+    if hasattr(prepare, "open_document"):
+        real_open = prepare.open_document
 
         def open_then_grow(path, *args):  # the file grows between its size check and its read
             opened = real_open(path, *args)
@@ -127,7 +127,7 @@ def test_a_file_that_grows_past_the_limit_while_read_fails_with_a_clear_reason(
                 grow()
             return opened
 
-        monkeypatch.setattr(pipeline, "open_document", open_then_grow)
+        monkeypatch.setattr(prepare, "open_document", open_then_grow)
     else:  # the code before the fix (to check that this test fails on it): stat, then read
         real_stat, looks = os.stat, []
 
@@ -139,7 +139,7 @@ def test_a_file_that_grows_past_the_limit_while_read_fails_with_a_clear_reason(
                     grow()
             return st
 
-        monkeypatch.setattr(pipeline.os, "stat", stat_then_grow)
+        monkeypatch.setattr(prepare.os, "stat", stat_then_grow)
     report = make_engine(max_file_mb=1.0).ingest([str(folder)])
     got = {Path(f.path).name: (f.status, f.reason) for f in report.files}
     assert got["log.txt"] == (

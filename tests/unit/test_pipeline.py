@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import pipeline
+from ingest import prepare
 from rag.errors import IndexMismatchError, QuireError
 from rag.retrieval.embed import HashEmbedder
 from rag.retrieval.store import MemoryStore
@@ -185,14 +185,14 @@ def test_unreadable_file_is_reported(tmp_path, make_engine, monkeypatch):
     d = tmp_path / "perm"
     write(d / "ok.md", "fine")
     secret = write(d / "secret.md", "hidden")
-    real_open = pipeline.open_document
+    real_open = prepare.open_document
 
     def open_document(path, *args):  # root ignores chmod: simulate what others would get
         if path == str(secret):
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, *args)
 
-    monkeypatch.setattr(pipeline, "open_document", open_document)
+    monkeypatch.setattr(prepare, "open_document", open_document)
     report = make_engine().ingest([str(d)])
     got = {Path(f.path).name: (f.status, f.reason) for f in report.files}
     assert got == {"ok.md": ("added", ""), "secret.md": ("failed", "permission denied")}
@@ -271,7 +271,7 @@ def test_reindex_rebuilds_with_new_settings_and_resumes_if_killed(tmp_path, make
     make_engine(store=store).ingest([str(folder)])
     emb = CountingEmbedder(poison="number 4")
     engine = make_engine(store=store, embedder=emb, chunk_tokens=32, chunk_overlap=4)
-    real_commit = engine.ingestor._commit
+    real_commit = engine.ingestor.writer.commit
     calls = []
 
     def dies_on_third(p, written):
@@ -280,12 +280,12 @@ def test_reindex_rebuilds_with_new_settings_and_resumes_if_killed(tmp_path, make
             raise KeyboardInterrupt
         return real_commit(p, written)
 
-    engine.ingestor._commit = dies_on_third
+    engine.ingestor.writer.commit = dies_on_third
     with pytest.raises(KeyboardInterrupt):
         engine.reindex()
     with pytest.raises(IndexMismatchError, match="did not finish"):
         engine.ingest([str(folder)])
-    engine.ingestor._commit = real_commit
+    engine.ingestor.writer.commit = real_commit
     emb.poison = None
     report = engine.reindex()
     assert report.counts["failed"] == 0
