@@ -14,9 +14,10 @@ from rag.answer.generate import Generator, LlamaGenerator, QuotingGenerator
 from rag.answer.server import OpenAIGenerator
 from rag.errors import QuireError
 from rag.home import private_home
+from rag.retrieval.documents import DocumentHit, document_vector
 from rag.retrieval.embed import Embedder, HashEmbedder, LocalEmbedder
 from rag.retrieval.lexical import LexicalIndex
-from rag.retrieval.retrieve import DocumentHit, Filters, Hit, Retriever, document_vector
+from rag.retrieval.retrieve import Filters, Hit, Retriever
 from rag.retrieval.store import ChromaStore, Store
 from rag.settings import Settings
 from rag.types import DocumentInfo, IngestReport
