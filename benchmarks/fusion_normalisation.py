@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import retrieval_choices as rc  # noqa: E402
 
 from quire.engine import build_engine  # noqa: E402
+from rag.retrieval.fusion import with_page_evidence  # noqa: E402
 from rag.retrieval.lexical import WEIGHTS  # noqa: E402
-from rag.retrieval.retrieve import with_page_evidence  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.types import Hit  # noqa: E402
 

@@ -101,7 +101,7 @@ def precision(data, split, weights) -> tuple[float, int]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="quire-quotes-") as tmp:
         data = collect(Path(sys.argv[1]), Path(tmp))
-    quire = (1, 0, 1, 0.5)  # rag/answer/answerer.py: overlap + cosine + 0.5 * retrieval score
+    quire = (1, 0, 1, 0.5)  # rag/answer/quotes.py: overlap + cosine + 0.5 * retrieval score
     for split in ("bench", "dev"):
         answered = [d for d in data if d["split"] == split and d["rel"] >= 0.45 and d["hits"]]
         oracle = sum(any(h["gold"] for h in d["hits"]) for d in answered) / len(answered)

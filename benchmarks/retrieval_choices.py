@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from quire.bench.retrieval import corpus_files, mrr_at, ndcg_at, read_beir, recall_at  # noqa: E402
 from quire.engine import build_engine  # noqa: E402
-from rag.retrieval.retrieve import diversify, fuse  # noqa: E402
+from rag.retrieval.fusion import diversify, fuse  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 DEPTH = 100  # candidates per list, as `quire search`
@@ -138,7 +138,7 @@ def related_rows(engine, folder: Path, work: Path) -> dict[str, dict[str, float]
     """`related` against the pages each note's "see also" boxes name: the engine's (a document
     search with the note as the query) and the earlier one (the note's mean vector against
     every chunk, best chunk per file)."""
-    from rag.retrieval.retrieve import document_vector
+    from rag.retrieval.documents import document_vector
 
     docs = work / "docs"
     links: dict[str, dict[str, int]] = {}

@@ -22,10 +22,11 @@ if TYPE_CHECKING:
     from ingest.pipeline import Ingestor, Progress
     from rag.answer.answerer import Answerer, AnswerStream
     from rag.answer.generate import Generator
+    from rag.retrieval.documents import DocumentHit
     from rag.retrieval.embed import Embedder
-    from rag.retrieval.retrieve import DocumentHit, Filters, Hit, Retriever
+    from rag.retrieval.retrieve import Filters, Retriever
     from rag.retrieval.store import Store
-    from rag.types import DocumentInfo, IngestReport
+    from rag.types import DocumentInfo, Hit, IngestReport
 
 
 class Engine:
@@ -150,7 +151,7 @@ class Engine:
         whose query is the document itself (its vector, and its name, headings and most
         frequent words)."""
         from ingest.manifest import INDEXED
-        from rag.retrieval.retrieve import document_vector
+        from rag.retrieval.documents import document_vector
 
         self.ingestor.refresh()
         self.ingestor.check_index()

@@ -16,8 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from rag.errors import QuireError
+from rag.retrieval.fusion import diversify
 from rag.retrieval.rerank import rerank
-from rag.retrieval.retrieve import MODES, diversify
+from rag.retrieval.retrieve import MODES
 from rag.settings import Settings
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")

@@ -88,7 +88,7 @@ def _warm_search(args):
         raise QuireError(str(answer["error"]))
     try:
         if args.docs:
-            from rag.retrieval.retrieve import DocumentHit
+            from rag.retrieval.documents import DocumentHit
 
             docs = [
                 DocumentHit(str(d["source"]), float(d["score"]), tuple(map(hit_from, d["hits"])))

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.answer.citations import Citation, check, overlap, quotable
+from rag.answer.citations import Citation, check
 from rag.answer.excerpts import excerpt_block, trim_to_fit
 from rag.answer.followup import (
     Turn,
@@ -28,9 +28,11 @@ from rag.answer.guard import (
 )
 from rag.answer.policy import policy, resolve_mode
 from rag.answer.prompts import render
+from rag.answer.quotes import pick_quotes
+from rag.answer.refusal import relevance, should_refuse
 from rag.errors import QuireError
-from rag.retrieval.retrieve import Filters, Hit, Retriever
-from rag.types import Chunk
+from rag.retrieval.retrieve import Filters, Retriever
+from rag.types import Chunk, Hit
 
 MODES = ("auto", "llm", "quotes")
 
@@ -136,11 +138,11 @@ class Answerer:
         past = turns(history)
         searched, hits = self.retrieve(question, past, k, filters, gen)
         timings = {"retrieval_ms": (time.perf_counter() - t0) * 1000}
-        relevance = max((h.dense or 0.0 for h in hits), default=0.0)
-        timings["relevance"] = relevance
+        timings["relevance"] = relevance(hits)
         ctx = _Context(question, searched, past, hits, mode, why, timings, t0)
-        unsupported = relevance < s.min_relevance and not self._has_words(searched, hits, relevance)
-        if not hits or unsupported:
+        lexical = getattr(self.retriever, "lexical", None)
+        limits = (s.min_relevance, s.min_relevance_with_words)
+        if should_refuse(searched, hits, lexical, *limits):
             out = self._refusal(ctx)
         elif mode == "quotes":
             out = self._quotes(ctx)
@@ -148,21 +150,6 @@ class Answerer:
             out = self._generate(ctx)
         out.searched, out.mode, out.mode_reason = searched, mode, why
         return out
-
-    def _has_words(self, searched: str, hits: Sequence[Hit], relevance: float) -> bool:
-        """Whether the hits hold the question's words (see `min_relevance_with_words`);
-        `relevance` is their best cosine."""
-        lexical = getattr(self.retriever, "lexical", None)
-        if relevance < self.settings.min_relevance_with_words or lexical is None:
-            return False
-        ids = [h.chunk.id for h in hits]
-        words, share = lexical.coverage(searched, ids)
-        if words >= 3 and max(share.values(), default=0.0) == 1.0:
-            return True
-        if words < 2:
-            return False
-        _, in_titles = lexical.coverage(searched, ids, titles=True)
-        return max(in_titles.values(), default=0.0) == 1.0
 
     def _generator_or_none(self, mode: str) -> Generator | None:
         """The generator (not loaded), or None in quotes mode when none can be set up."""
@@ -310,39 +297,9 @@ class Answerer:
 
     def _quotes(self, ctx: _Context) -> AnswerStream:
         """No model: the sentences of the top excerpts that best match the question."""
-        hits, timings, t0 = ctx.hits, ctx.timings, ctx.t0
-        # A follow-up's sentences are chosen by its own words (a checked rewrite's, if any);
-        # the chat's context already chose the excerpts they come from.
-        query = ctx.asked
-        shown = [h.chunk for h in hits[:5]]
-        prior = [h.score for h in hits[:5]]
-        # Every sentence of the top excerpts, scored by the share of the question's words it
-        # has, plus its embedding's cosine to the question's (one batch), plus half its
-        # excerpt's retrieval score; ties go to the better-ranked excerpt. The best sentence
-        # is the answer; a second one from another excerpt joins only if it scores as well.
-        # (Three variants were compared on SQuAD: words only 0.775 citation precision, + cosine
-        # 0.853, + retrieval score 0.870; see BENCHMARKS.md.)
-        spans = [(n, a, b) for n, c in enumerate(shown, start=1) for a, b in quotable(c)]
-        # A Markdown heading names a topic; it answers nothing (unless nothing else is there).
-        prose = [(n, a, b) for n, a, b in spans if not _is_heading(shown[n - 1].text[a:b])]
-        spans = prose or spans
-        texts = [shown[n - 1].text[a:b] for n, a, b in spans]
-        vectors = self.retriever.embedder.embed_queries([query, *texts]) if texts else [[]]
-        q = vectors[0]
-        scored = []
-        for (n, a, b), text, v in zip(spans, texts, vectors[1:]):
-            cosine = sum(x * y for x, y in zip(q, v))
-            scored.append((overlap(query, text) + cosine + 0.5 * prior[n - 1], -n, a, b))
-        scored.sort(reverse=True)
-        lines, used = [], set()
-        for score, neg_n, a, b in scored[:2]:
-            n = -neg_n
-            if score <= 0 or n in used or (lines and score < scored[0][0]):
-                continue
-            used.add(n)
-            lines.append(f"{shown[n - 1].text[a:b]} [{n}]")
-        raw = "\n".join(lines)
-        timings["first_token_ms"] = (time.perf_counter() - t0) * 1000
+        # A follow-up's sentences are chosen by its own words (a checked rewrite's, if any).
+        raw, shown = pick_quotes(ctx.asked, ctx.hits, self.retriever.embedder)
+        ctx.timings["first_token_ms"] = (time.perf_counter() - ctx.t0) * 1000
 
         def finish() -> Answer:
             return ctx.answer(*check(raw, shown), shown, "quotes")
@@ -396,10 +353,6 @@ class _Context:
 def _short(text: str, chars: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
-
-
-def _is_heading(sentence: str) -> bool:
-    return sentence.lstrip().startswith("#") and "\n" not in sentence.strip()
 
 
 def _has_words(text: str) -> bool:

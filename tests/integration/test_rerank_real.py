@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from rag.retrieval.backends.bundled import bundled_embedder_path
+from rag.retrieval.fusion import fuse
 from rag.retrieval.rerank import CrossEncoderReranker, rerank
-from rag.retrieval.retrieve import fuse
 from rag.types import Chunk
 
 

@@ -18,7 +18,7 @@ import pytest
 from quire.cli import main
 from quire.engine import build_engine
 from quire.warm import socket_path
-from rag.answer.models import local_servers
+from rag.answer.model_servers import local_servers
 from rag.errors import QuireError
 from rag.settings import Settings
 from tests.helpers import free_port, write

@@ -5,8 +5,7 @@ from rag.answer.answerer import Answer
 from rag.answer.citations import Citation
 from rag.answer.followup import Turn
 from rag.errors import QuireError
-from rag.retrieval.retrieve import Hit
-from rag.types import Chunk
+from rag.types import Chunk, Hit
 
 
 def test_chats_survive_a_restart(tmp_path):

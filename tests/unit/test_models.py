@@ -17,15 +17,12 @@ from pathlib import Path
 import pytest
 
 from rag.answer import gguf as gguf_mod
-from rag.answer import models
+from rag.answer import model_files, model_servers
+from rag.answer.choice import ModelChoice
 from rag.answer.gguf import format_params, read_gguf, read_model_file
-from rag.answer.models import (
-    ModelChoice,
-    default_roots,
-    discover,
-    local_gguf_files,
-    local_servers,
-)
+from rag.answer.model_files import default_roots, local_gguf_files
+from rag.answer.model_servers import local_servers
+from rag.answer.models import discover
 from rag.errors import QuireError
 from tests.gguf import (
     ARRAY,
@@ -241,7 +238,7 @@ DIGEST = "ab" * 32
 OTHER = "cd" * 32
 
 
-def _manifest(path: Path, digest: str, media: str = models.OLLAMA_MODEL) -> None:
+def _manifest(path: Path, digest: str, media: str = model_files.OLLAMA_MODEL) -> None:
     layers = [{"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + OTHER}]
     layers.append({"mediaType": media, "digest": digest, "size": 1})
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -348,7 +345,7 @@ def test_scans_are_bounded_in_depth_and_entries(tmp_path, monkeypatch):
     assert names == ["six.gguf"]
     for i in range(30):
         (tmp_path / f"empty{i:02d}").mkdir()
-    monkeypatch.setattr(models, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(model_files, "MAX_ENTRIES", 10)
     assert local_gguf_files({"folder": [tmp_path]}) == []
 
 
@@ -632,23 +629,24 @@ def test_listening_sockets_are_found_with_their_owner():
         any6.listen()
         idle.bind(("127.0.0.1", 0))  # bound, not listening
         p4, p6, p_idle = v4.getsockname()[1], any6.getsockname()[1], idle.getsockname()[1]
-        assert models.listener_uids("127.0.0.1", p4) == {me}
-        assert models.listener_uids("[::1]", p4) == set()  # not on IPv6
-        assert models.listener_uids("127.0.0.1", p6) == {me}  # :: takes IPv4 too (dual stack)
-        assert models.listener_uids("[::1]", p6) == {me}
-        assert models.listener_uids("127.0.0.1", p_idle) == set()
-    assert models.listener_uids("127.0.0.1", free_port()) == set()
+        uids = model_servers.listener_uids
+        assert uids("127.0.0.1", p4) == {me}
+        assert uids("[::1]", p4) == set()  # not on IPv6
+        assert uids("127.0.0.1", p6) == {me}  # :: takes IPv4 too (dual stack)
+        assert uids("[::1]", p6) == {me}
+        assert uids("127.0.0.1", p_idle) == set()
+    assert model_servers.listener_uids("127.0.0.1", free_port()) == set()
 
 
 def test_proc_net_tcp_addresses():
     import ipaddress
 
-    assert str(models._proc_address("0100007F")) == "127.0.0.1"
-    assert str(models._proc_address("00000000000000000000000001000000")) == "::1"
-    mapped = models._proc_address("0000000000000000FFFF00000100007F")
+    assert str(model_servers._proc_address("0100007F")) == "127.0.0.1"
+    assert str(model_servers._proc_address("00000000000000000000000001000000")) == "::1"
+    mapped = model_servers._proc_address("0000000000000000FFFF00000100007F")
     assert mapped.ipv4_mapped == ipaddress.ip_address("127.0.0.1")
     loop4, loop6 = ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1")
-    assert models._takes(mapped, loop4) and not models._takes(mapped, loop6)
-    assert models._takes(ipaddress.ip_address("0.0.0.0"), loop4)
-    assert not models._takes(ipaddress.ip_address("0.0.0.0"), loop6)
-    assert not models._takes(ipaddress.ip_address("127.0.0.2"), loop4)
+    assert model_servers._takes(mapped, loop4) and not model_servers._takes(mapped, loop6)
+    assert model_servers._takes(ipaddress.ip_address("0.0.0.0"), loop4)
+    assert not model_servers._takes(ipaddress.ip_address("0.0.0.0"), loop6)
+    assert not model_servers._takes(ipaddress.ip_address("127.0.0.2"), loop4)

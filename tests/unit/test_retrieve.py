@@ -8,7 +8,9 @@ import pytest
 
 from quire.engine import make_filters
 from rag.errors import QuireError
-from rag.retrieval.retrieve import Filters, diversify, fuse, rank_documents, with_page_evidence
+from rag.retrieval.documents import rank_documents
+from rag.retrieval.fusion import diversify, fuse, with_page_evidence
+from rag.retrieval.retrieve import Filters
 from rag.types import Chunk
 from tests.helpers import write
 
