@@ -187,7 +187,7 @@ class SearchServer:
                 raise ValueError("kinds must be a list of file types")
         except ValueError as exc:
             return {"error": f"bad request: {exc}"}
-        from quire.engine import make_filters
+        from quire.filters import make_filters
 
         try:
             with self._lock:

@@ -111,11 +111,16 @@ def passage(page_text: str, start: int, end: int, quote: str, around: int = CONT
     return Passage(page_text[a:b], start - a, end - a, a > 0, b < len(page_text))
 
 
-def source_text(path: str, page: int | None, sandbox) -> str:
-    """The text Quire indexed for `path` (one page of a PDF), read again from the file and
-    parsed in `sandbox` (an `ingest.sandbox.Sandbox`), like at ingest."""
+def source_text(
+    path: str, page: int | None, sandbox, limit: int, follow_links: bool = False
+) -> str:
+    """The text Quire indexed for `path` (one page of a PDF), read again from the file as at
+    ingest (`ingest.files.open_document`: a regular file, never past `limit` bytes, no link
+    followed unless it was then) and parsed in `sandbox` (an `ingest.sandbox.Sandbox`)."""
+    from ingest.files import open_document
+
     try:
-        with open(path, "rb") as f:
+        with open_document(path, limit, follow_links) as f:
             doc = sandbox.load(path, f.read())
     except OSError as exc:
         raise QuireError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -129,3 +134,71 @@ def page_png(path: str, page: int, sandbox, span=None, boxes=None, width: int = 
     at `span` of its text (or the word `boxes` of an OCR'd page) highlighted; rendered in
     `sandbox` within a pixel budget (`ingest.pages.render`)."""
     return sandbox.render(path, page, width, span, boxes)
+
+
+def where(item: dict) -> str:
+    """A citation's or passage's place, as Markdown: **file** · page or lines · heading."""
+    parts = [f"**{md(os.path.basename(item['source']))}**"]
+    if item.get("location"):
+        parts.append(md(item["location"]))
+    elif item.get("page"):  # saved before locations were kept
+        parts.append(f"page {item['page']}")
+    if item.get("heading"):
+        parts.append(md(" › ".join(item["heading"])))
+    return " · ".join(parts)
+
+
+def drawable(source: str, page: int | None) -> bool:
+    """Whether the cited place can be shown as a picture: a PDF page, or an image."""
+    from ingest.load import kind_for
+
+    kind = kind_for(source)
+    return kind == "image" or (kind == "pdf" and bool(page))
+
+
+def open_label(c: dict) -> str:
+    """What a citation's toggle opens: "page N" of a PDF, "image", or "in context"."""
+    from ingest.load import kind_for
+
+    if c.get("page") and kind_for(c["source"]) == "pdf":
+        return f"page {c['page']}"
+    return "image" if drawable(c["source"], 0) else "in context"
+
+
+def library_rows(docs, jobs) -> list[dict]:
+    """The Library table: one row per document, its status the latest job's where one ran."""
+    from datetime import datetime
+
+    last = {r.path: r for j in jobs for r in j.results}
+    return [
+        {
+            "document": os.path.basename(d.path),
+            "folder": os.path.dirname(d.path),
+            "type": d.kind,
+            "status": last[d.path].status if d.path in last else d.status,
+            "pages": d.pages,
+            "chunks": d.chunks,
+            "reason": d.error,
+            "indexed": datetime.fromtimestamp(d.indexed_at).strftime("%Y-%m-%d %H:%M"),
+        }
+        for d in docs
+    ]
+
+
+JOB_VERBS = {"ingest": "Indexing", "sync": "Syncing", "remove": "Removing"}
+
+
+def job_title(job) -> str:
+    """ "Indexing a.md, b.pdf" (Markdown, escaped)."""
+    what = JOB_VERBS.get(job.kind, "Re-indexing")
+    names = ", ".join(os.path.basename(t) or t for t in job.targets) or "everything"
+    return f"{what} {md(names)}"
+
+
+def result_line(r) -> tuple[bool, str]:
+    """(failed, Markdown line) for one file's result in a job."""
+    name = md(os.path.basename(r.path))
+    if r.status == "failed":
+        return True, f"{name}: failed: {md(r.reason)}"
+    extra = f" · {r.chunks} chunk{'s' if r.chunks != 1 else ''}" if r.chunks else ""
+    return False, f"{name}: {md(r.status)}{extra}"

@@ -52,7 +52,8 @@ def ask(args) -> int:
     from dataclasses import asdict, replace
 
     from quire.chat.chats import ChatStore, Message, answer_data
-    from quire.engine import build_engine, make_filters
+    from quire.engine import build_engine
+    from quire.filters import make_filters
     from rag.settings import Settings
 
     settings = Settings.from_env()

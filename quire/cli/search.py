@@ -47,7 +47,7 @@ def search(args) -> int:
     if warm is not None:
         hits, docs = warm
     else:
-        from quire.engine import make_filters
+        from quire.filters import make_filters
 
         filters = make_filters(args.path, args.type)
         engine = session.engine()

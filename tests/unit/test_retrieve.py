@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from quire.engine import make_filters
+from quire.filters import make_filters
 from rag.errors import QuireError
 from rag.retrieval.documents import rank_documents
 from rag.retrieval.fusion import diversify, fuse, with_page_evidence

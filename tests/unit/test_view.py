@@ -32,7 +32,7 @@ def test_passage_gives_context_and_follows_a_moved_quote():
 def test_source_text_and_pdf_page(tmp_path, inline):
     sandbox = Sandbox(inline=inline)
     pdf = write(tmp_path / "g.pdf", make_pdf(["Page one.", "Page two.", "Page three text."]))
-    assert "Page three" in view.source_text(str(pdf), 3, sandbox)
+    assert "Page three" in view.source_text(str(pdf), 3, sandbox, 10**8)
     png = view.page_png(str(pdf), 3, sandbox, width=300)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 500
     with pytest.raises(QuireError, match="no page 9"):
@@ -40,7 +40,7 @@ def test_source_text_and_pdf_page(tmp_path, inline):
     with pytest.raises(QuireError, match="not a|cannot open"):
         view.page_png(str(write(tmp_path / "bad.pdf", b"%PDF-1.4 garbage")), 1, sandbox)
     with pytest.raises(QuireError, match="cannot read"):
-        view.source_text(str(tmp_path / "gone.md"), None, sandbox)
+        view.source_text(str(tmp_path / "gone.md"), None, sandbox, 10**8)
     sandbox.close()
 
 
@@ -91,7 +91,7 @@ def test_a_quote_is_highlighted_on_the_pdf_page_itself(tmp_path):
     pdf = write(tmp_path / "f.pdf", make_pdf([text]))
     sandbox = Sandbox()
     try:
-        page_text = view.source_text(str(pdf), 1, sandbox)
+        page_text = view.source_text(str(pdf), 1, sandbox, 10**8)
         start = page_text.index("translucent belly")
         plain = view.page_png(str(pdf), 1, sandbox, width=600)
         marked = view.page_png(str(pdf), 1, sandbox, (start, start + 17), width=600)
